@@ -1,0 +1,203 @@
+/**
+ * @module admission/review
+ * Translates an AdmissionReview into an engine request and a Decision (or a Mutation) back into
+ * an AdmissionReview response. The webhook and `upgrade-guard review` both call `review()` and
+ * send `serializeOutcome()`: one code path, byte for byte.
+ *
+ * Built to what a real kube-apiserver does (reference/admission-reviews/README.md): always 200
+ * with apiVersion/kind and the request's uid; a denial is 403 Forbidden whose `message` carries
+ * rule id, field, problem and fix (kubectl prints only causes for 422/Invalid, so we do not use
+ * it); warnings are single lines, 16 × 256 runes at most once they pass 4096 in total.
+ */
+import { Ajv } from 'ajv'
+import { evaluate } from '../engine/evaluate.js'
+import type { Decision, EngineRequest } from '../engine/decision.js'
+import { formatAjvError } from '../policy/load.js'
+import type { Policy } from '../policy/types.js'
+import { formatViolation } from '../rules/field-path.js'
+import type { Operation, Violation } from '../rules/types.js'
+import type { ClusterView } from '../state/cluster-view.js'
+import { isRecord } from '../objects/unstructured.js'
+import { mutate, type Mutation } from './patch.js'
+import schema from './schema.json' with { type: 'json' }
+
+export type Endpoint = 'validate' | 'mutate'
+
+export interface ReviewDeps {
+  readonly policy: Policy
+  readonly view: ClusterView
+}
+
+export interface RequestSummary {
+  readonly uid: string
+  readonly kind: string
+  readonly namespace: string
+  readonly name: string
+  readonly operation: string
+  readonly subResource?: string
+  readonly username: string
+  readonly dryRun: boolean
+}
+
+export interface AdmissionResponseBody {
+  readonly apiVersion: string
+  readonly kind: 'AdmissionReview'
+  readonly response: {
+    readonly uid: string
+    readonly allowed: boolean
+    readonly status?: Readonly<Record<string, unknown>>
+    readonly warnings?: readonly string[]
+    readonly patchType?: 'JSONPatch'
+    readonly patch?: string
+  }
+}
+
+export type ReviewOutcome =
+  | {
+      readonly kind: 'response'
+      readonly body: AdmissionResponseBody
+      readonly request: RequestSummary
+      readonly decision?: Decision
+      readonly mutation?: Mutation
+    }
+  /** No uid to answer with: the HTTP layer answers 400 with this message. */
+  | { readonly kind: 'error'; readonly statusCode: 400; readonly message: string }
+
+const validateEnvelope = new Ajv({ allErrors: false, strict: false }).compile(schema)
+
+const MAX_WARNING_TOTAL = 4096
+const MAX_WARNING_RUNES = 256
+const MAX_WARNINGS = 16
+
+/** One line, no control characters (the API server drops such warnings silently). */
+const oneLine = (s: string): string => s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim()
+
+/** Keeps warnings inside what the API server delivers whole. */
+export function fitWarnings(texts: readonly string[]): string[] {
+  const unique = [...new Set(texts.map(oneLine).filter((t) => t !== ''))]
+  const total = unique.reduce((n, t) => n + [...t].length, 0)
+  if (total <= MAX_WARNING_TOTAL) return unique
+  return unique.slice(0, MAX_WARNINGS).map((t) => {
+    const runes = [...t]
+    return runes.length <= MAX_WARNING_RUNES ? t : `${runes.slice(0, MAX_WARNING_RUNES - 3).join('')}...`
+  })
+}
+
+const CAUSE_REASON: Readonly<Record<Violation['type'], string>> = {
+  Invalid: 'FieldValueInvalid',
+  Forbidden: 'FieldValueForbidden',
+  Required: 'FieldValueRequired',
+  NotFound: 'FieldValueNotFound',
+}
+
+function denialStatus(violations: readonly Violation[], req: { group: string; resource: string; name: string }, code = 403): Record<string, unknown> {
+  return {
+    metadata: {},
+    status: 'Failure',
+    message: violations.map(formatViolation).join('\n'),
+    reason: code === 403 ? 'Forbidden' : 'BadRequest',
+    details: {
+      name: req.name,
+      group: req.group,
+      kind: req.resource,
+      causes: violations.map((v) => ({ reason: CAUSE_REASON[v.type], message: formatViolation(v), field: v.field })),
+    },
+    code,
+  }
+}
+
+function str(value: unknown, fallback = ''): string {
+  return typeof value === 'string' ? value : fallback
+}
+
+/** Reviews one AdmissionReview body (already parsed JSON). Never throws for any input. */
+export function review(body: unknown, endpoint: Endpoint, deps: ReviewDeps): ReviewOutcome {
+  const request = isRecord(body) ? body.request : undefined
+  const uid = isRecord(request) ? request.uid : undefined
+  if (!isRecord(body) || typeof uid !== 'string' || uid === '') {
+    return { kind: 'error', statusCode: 400, message: 'not an AdmissionReview: request.uid is missing (expected admission.k8s.io/v1 AdmissionReview JSON)' }
+  }
+  const r = request as Record<string, unknown>
+  const apiVersion = body.apiVersion === 'admission.k8s.io/v1beta1' ? 'admission.k8s.io/v1beta1' : 'admission.k8s.io/v1'
+  const resource = isRecord(r.resource) ? r.resource : {}
+  const kind = isRecord(r.kind) ? r.kind : {}
+  const summary: RequestSummary = {
+    uid,
+    kind: str(kind.kind, '?'),
+    namespace: str(r.namespace),
+    name: str(r.name),
+    operation: str(r.operation, '?'),
+    ...(typeof r.subResource === 'string' && r.subResource !== '' ? { subResource: r.subResource } : {}),
+    username: isRecord(r.userInfo) ? str(r.userInfo.username) : '',
+    dryRun: r.dryRun === true,
+  }
+  const respond = (response: Omit<AdmissionResponseBody['response'], 'uid'>, extra: { decision?: Decision; mutation?: Mutation } = {}): ReviewOutcome => ({
+    kind: 'response',
+    body: { apiVersion, kind: 'AdmissionReview', response: { uid, ...response } },
+    request: summary,
+    ...extra,
+  })
+
+  if (!validateEnvelope(body)) {
+    const first = validateEnvelope.errors?.[0]
+    const { field, message } = first === undefined ? { field: '(root)', message: 'is invalid' } : formatAjvError(first)
+    const v: Violation = { rule: 'request', field, type: 'Invalid', message: `malformed AdmissionReview: ${message}`, hint: 'send an admission.k8s.io/v1 AdmissionReview as the API server does' }
+    return respond({ allowed: false, status: denialStatus([v], { group: str(resource.group), resource: str(resource.resource), name: summary.name }, 400) })
+  }
+  const operation = r.operation as Operation | 'CONNECT'
+  if (operation === 'CONNECT') return respond({ allowed: true })
+
+  const engineRequest: EngineRequest = {
+    operation,
+    ...(typeof resource.resource === 'string' ? { resource: resource.resource } : {}),
+    ...(summary.subResource !== undefined ? { subResource: summary.subResource } : {}),
+    namespace: summary.namespace,
+    name: summary.name,
+    object: r.object ?? null,
+    oldObject: r.oldObject ?? null,
+    userInfo: {
+      username: summary.username,
+      groups: isRecord(r.userInfo) && Array.isArray(r.userInfo.groups) ? (r.userInfo.groups as string[]) : [],
+    },
+  }
+
+  if (endpoint === 'mutate') {
+    const mutation = mutate(engineRequest, deps.policy)
+    const warnings = fitWarnings(mutation.warnings)
+    return respond(
+      {
+        allowed: true,
+        ...(mutation.patch.length > 0 ? { patchType: 'JSONPatch' as const, patch: Buffer.from(JSON.stringify(mutation.patch)).toString('base64') } : {}),
+        ...(warnings.length > 0 ? { warnings } : {}),
+      },
+      { mutation },
+    )
+  }
+
+  const decision = evaluate(engineRequest, deps.view, deps.policy)
+  const warnings = fitWarnings(decision.warnings.map(formatViolation))
+  return respond(
+    {
+      allowed: decision.allowed,
+      ...(decision.allowed ? {} : { status: denialStatus(decision.denied, { group: str(resource.group), resource: str(resource.resource), name: summary.name }) }),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    },
+    { decision },
+  )
+}
+
+/** The exact bytes the webhook sends and `upgrade-guard review` prints. */
+export function serializeOutcome(outcome: Extract<ReviewOutcome, { kind: 'response' }>): string {
+  return `${JSON.stringify(outcome.body)}\n`
+}
+
+/** Parses a raw body; JSON errors become a 400 outcome (never a throw). */
+export function reviewText(text: string, endpoint: Endpoint, deps: ReviewDeps): ReviewOutcome {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch (e) {
+    return { kind: 'error', statusCode: 400, message: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` }
+  }
+  return review(body, endpoint, deps)
+}

@@ -1,0 +1,175 @@
+/**
+ * @module objects/capi
+ * Reads the fields upgrade-guard needs from KubeadmControlPlane, MachineDeployment and Cluster
+ * objects of every served CAPI API version. Fields moved between v1beta1 and v1beta2
+ * (reference/SOURCES.md §3); each accessor knows both layouts and never guesses from content.
+ */
+import { getPath, getString, getStringMap, isRecord, type Unstructured } from './unstructured.js'
+
+export const KCP_GROUP = 'controlplane.cluster.x-k8s.io'
+export const CAPI_GROUP = 'cluster.x-k8s.io'
+export const CLUSTER_NAME_LABEL = 'cluster.x-k8s.io/cluster-name'
+
+export type ApiLevel = 'v1beta1' | 'v1beta2'
+export type GuardedKind = 'KubeadmControlPlane' | 'MachineDeployment'
+
+/** The served CAPI versions whose field layout is known. */
+export const API_LEVELS: readonly ApiLevel[] = ['v1beta1', 'v1beta2']
+
+interface Layout {
+  readonly strategy: readonly string[]
+  readonly infraRef: readonly string[]
+}
+
+const LAYOUTS: Readonly<Record<GuardedKind, Readonly<Record<ApiLevel, Layout>>>> = {
+  KubeadmControlPlane: {
+    v1beta1: { strategy: ['spec', 'rolloutStrategy'], infraRef: ['spec', 'machineTemplate', 'infrastructureRef'] },
+    v1beta2: { strategy: ['spec', 'rollout', 'strategy'], infraRef: ['spec', 'machineTemplate', 'spec', 'infrastructureRef'] },
+  },
+  MachineDeployment: {
+    v1beta1: { strategy: ['spec', 'strategy'], infraRef: ['spec', 'template', 'spec', 'infrastructureRef'] },
+    v1beta2: { strategy: ['spec', 'rollout', 'strategy'], infraRef: ['spec', 'template', 'spec', 'infrastructureRef'] },
+  },
+}
+
+const GROUP_OF: Readonly<Record<GuardedKind, string>> = {
+  KubeadmControlPlane: KCP_GROUP,
+  MachineDeployment: CAPI_GROUP,
+}
+
+/** Where each field of a guarded object lives in its API version. */
+export interface FieldPaths {
+  readonly version: readonly string[]
+  readonly strategy: readonly string[]
+  readonly rollingUpdate: readonly string[]
+  readonly maxSurge: readonly string[]
+  readonly maxUnavailable: readonly string[]
+  readonly strategyType: readonly string[]
+  readonly replicas: readonly string[]
+}
+
+export function fieldPaths(kind: GuardedKind, level: ApiLevel): FieldPaths {
+  const { strategy } = LAYOUTS[kind][level]
+  const rollingUpdate = [...strategy, 'rollingUpdate']
+  return {
+    version: kind === 'KubeadmControlPlane' ? ['spec', 'version'] : ['spec', 'template', 'spec', 'version'],
+    strategy,
+    rollingUpdate,
+    maxSurge: [...rollingUpdate, 'maxSurge'],
+    maxUnavailable: [...rollingUpdate, 'maxUnavailable'],
+    strategyType: [...strategy, 'type'],
+    replicas: ['spec', 'replicas'],
+  }
+}
+
+/** What every guarded object exposes, whatever its kind and API version. */
+export interface GuardedObject {
+  readonly kind: GuardedKind
+  readonly level: ApiLevel
+  readonly namespace: string
+  readonly name: string
+  readonly paths: FieldPaths
+  /** Raw values, unvalidated: rules decide what is wrong with them. */
+  readonly version: unknown
+  readonly maxSurge: unknown
+  readonly maxUnavailable: unknown
+  readonly strategyType: unknown
+  readonly replicas: unknown
+  readonly infrastructureKind: string | undefined
+  readonly clusterName: string | undefined
+  readonly labels: Readonly<Record<string, string>>
+  readonly annotations: Readonly<Record<string, string>>
+  /** KCP only: status.version, the lowest version running on its machines. */
+  readonly statusVersion: unknown
+  readonly dnsImageTag: unknown
+  readonly etcdImageTag: unknown
+  /** Everything whose change makes CAPI replace machines (for ratcheting). */
+  readonly rolloutInputs: unknown
+  readonly raw: Unstructured
+}
+
+export function apiLevelOf(apiVersion: unknown, group: string): ApiLevel | undefined {
+  if (typeof apiVersion !== 'string') return undefined
+  const [g, v] = apiVersion.split('/')
+  if (g !== group) return undefined
+  return API_LEVELS.find((l) => l === v)
+}
+
+export function guardedKindOf(obj: unknown): GuardedKind | undefined {
+  const kind = getString(obj, ['kind'])
+  return kind === 'KubeadmControlPlane' || kind === 'MachineDeployment' ? kind : undefined
+}
+
+export type ReadResult =
+  | { readonly ok: true; readonly object: GuardedObject }
+  | { readonly ok: false; readonly reason: string }
+
+/** Reads a KCP or MD; refuses an API version whose layout is unknown rather than guessing. */
+export function readGuarded(obj: unknown): ReadResult {
+  if (!isRecord(obj)) return { ok: false, reason: 'the object is not a JSON object' }
+  const kind = guardedKindOf(obj)
+  if (kind === undefined) return { ok: false, reason: `kind ${JSON.stringify(obj.kind)} is not KubeadmControlPlane or MachineDeployment` }
+  const level = apiLevelOf(obj.apiVersion, GROUP_OF[kind])
+  if (level === undefined) {
+    return { ok: false, reason: `apiVersion ${JSON.stringify(obj.apiVersion)} is not a served version of ${kind} (${API_LEVELS.map((l) => `${GROUP_OF[kind]}/${l}`).join(', ')})` }
+  }
+  const paths = fieldPaths(kind, level)
+  const labels = getStringMap(obj, ['metadata', 'labels'])
+  const isKcp = kind === 'KubeadmControlPlane'
+  const clusterConfig = ['spec', 'kubeadmConfigSpec', 'clusterConfiguration']
+  return {
+    ok: true,
+    object: {
+      kind,
+      level,
+      namespace: getString(obj, ['metadata', 'namespace']) ?? '',
+      name: getString(obj, ['metadata', 'name']) ?? '',
+      paths,
+      version: getPath(obj, paths.version),
+      maxSurge: getPath(obj, paths.maxSurge),
+      maxUnavailable: getPath(obj, paths.maxUnavailable),
+      strategyType: getPath(obj, paths.strategyType),
+      replicas: getPath(obj, paths.replicas),
+      infrastructureKind: getString(obj, LAYOUTS[kind][level].infraRef.concat('kind')),
+      clusterName: isKcp ? (labels[CLUSTER_NAME_LABEL] ?? ownerClusterName(obj)) : (getString(obj, ['spec', 'clusterName']) ?? labels[CLUSTER_NAME_LABEL]),
+      labels,
+      annotations: getStringMap(obj, ['metadata', 'annotations']),
+      statusVersion: isKcp ? getPath(obj, ['status', 'version']) : undefined,
+      dnsImageTag: isKcp ? getPath(obj, [...clusterConfig, 'dns', 'imageTag']) : undefined,
+      etcdImageTag: isKcp ? getPath(obj, [...clusterConfig, 'etcd', 'local', 'imageTag']) : undefined,
+      rolloutInputs: isKcp
+        ? [getPath(obj, ['spec', 'version']), getPath(obj, ['spec', 'machineTemplate']), getPath(obj, ['spec', 'kubeadmConfigSpec'])]
+        : [getPath(obj, ['spec', 'template'])],
+      raw: obj,
+    },
+  }
+}
+
+function ownerClusterName(obj: Unstructured): string | undefined {
+  const owners = getPath(obj, ['metadata', 'ownerReferences'])
+  if (!Array.isArray(owners)) return undefined
+  const owner = owners.find((o) => isRecord(o) && o.kind === 'Cluster' && typeof o.apiVersion === 'string' && o.apiVersion.startsWith(`${CAPI_GROUP}/`))
+  return isRecord(owner) && typeof owner.name === 'string' ? owner.name : undefined
+}
+
+/** A CAPI Cluster: annotations (opt-ins, registry address) and its control-plane reference. */
+export interface ClusterInfo {
+  readonly namespace: string
+  readonly name: string
+  readonly annotations: Readonly<Record<string, string>>
+  readonly controlPlaneKind: string | undefined
+  readonly controlPlaneName: string | undefined
+  readonly raw: Unstructured
+}
+
+export function readCluster(obj: unknown): ClusterInfo | undefined {
+  if (!isRecord(obj) || obj.kind !== 'Cluster' || apiLevelOf(obj.apiVersion, CAPI_GROUP) === undefined) return undefined
+  return {
+    namespace: getString(obj, ['metadata', 'namespace']) ?? '',
+    name: getString(obj, ['metadata', 'name']) ?? '',
+    annotations: getStringMap(obj, ['metadata', 'annotations']),
+    controlPlaneKind: getString(obj, ['spec', 'controlPlaneRef', 'kind']),
+    controlPlaneName: getString(obj, ['spec', 'controlPlaneRef', 'name']),
+    raw: obj,
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * @module objects/catalog
+ * The image catalog ConfigMap: data key = Kubernetes version with the leading `v`, value = the
+ * OS image the bare-metal provider reprovisions a host with.
+ */
+import { getString, getStringMap, isRecord } from './unstructured.js'
+
+export interface Catalog {
+  readonly namespace: string
+  readonly name: string
+  /** version key → image reference, exactly as stored. */
+  readonly entries: ReadonlyMap<string, string>
+}
+
+export interface CatalogRef {
+  readonly namespace: string
+  readonly name: string
+}
+
+export function isConfigMap(obj: unknown): boolean {
+  return isRecord(obj) && obj.kind === 'ConfigMap' && (obj.apiVersion === 'v1' || obj.apiVersion === undefined)
+}
+
+export function isCatalogObject(obj: unknown, ref: CatalogRef): boolean {
+  return isConfigMap(obj) && getString(obj, ['metadata', 'name']) === ref.name && getString(obj, ['metadata', 'namespace']) === ref.namespace
+}
+
+export function readCatalog(obj: unknown): Catalog {
+  return {
+    namespace: getString(obj, ['metadata', 'namespace']) ?? '',
+    name: getString(obj, ['metadata', 'name']) ?? '',
+    entries: new Map(Object.entries(getStringMap(obj, ['data']))),
+  }
+}

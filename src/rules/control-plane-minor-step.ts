@@ -1,0 +1,63 @@
+/**
+ * control-plane-minor-step: a KCP rises at most one minor per step, counted from the lowest
+ * version actually running; no downgrades, no major changes.
+ *
+ * ACP guide: "Kubernetes only supports single-minor upgrades for the control plane (skew
+ * policy)." GKE: "You can't skip minor versions when upgrading clusters." and "Clusters can't be
+ * downgraded to a lower version."
+ *
+ * CAPI only checks old spec.version + 2 minors; a second bump while the first rollout is still
+ * running (status.version behind spec.version) would skip a minor on real machines.
+ */
+import { tryParseVersion, compareVersions, minorDistance, type Version } from '../versions/version.js'
+import { dotted } from '../objects/unstructured.js'
+import { guardedChange, lowestRunning, readVersion, versionChanged } from './common.js'
+import { forbidden } from './field-path.js'
+import type { RuleDefinition } from './types.js'
+import type { Catalog } from '../objects/catalog.js'
+
+/** The newest catalog key of a minor, or `vMAJOR.MINOR.x` when the catalog has none. */
+export function newestOfMinor(catalog: Catalog | undefined, major: number, minor: number): string {
+  let best: Version | undefined
+  for (const key of catalog?.entries.keys() ?? []) {
+    const v = tryParseVersion(key)
+    if (v !== undefined && v.major === major && v.minor === minor && (best === undefined || compareVersions(v, best) > 0)) best = v
+  }
+  return best?.raw ?? `v${major}.${minor}.x`
+}
+
+export const controlPlaneMinorStep: RuleDefinition = {
+  id: 'control-plane-minor-step',
+  appliesTo: ['KubeadmControlPlane'],
+  needsState: false,
+  watches: (o) => o.version,
+  check: (ctx) => {
+    const change = guardedChange(ctx)
+    if (change === undefined || change.old === undefined || !versionChanged(ctx)) return []
+    const { old, next } = change
+    const field = dotted(next.paths.version)
+    const parsed = readVersion(next, 'control-plane-minor-step')
+    if (!parsed.ok) return [parsed.violation]
+    const to = parsed.version
+    const from = lowestRunning(old)
+    const oldSpec = tryParseVersion(old.version)
+    if (from === undefined || oldSpec === undefined) return [] // nothing valid to compare with
+    const running = tryParseVersion(old.statusVersion)
+    const runningText = running === undefined ? `spec.version ${oldSpec.raw}` : `status.version ${running.raw}, spec.version ${oldSpec.raw}`
+    const distance = minorDistance(from, to)
+    if (distance === undefined) {
+      return [forbidden(field, 'control-plane-minor-step', `cannot change the major version from ${from.raw} to ${to.raw}`, `keep major version ${from.major}`, next.version)]
+    }
+    if (compareVersions(to, oldSpec) < 0) {
+      return [forbidden(field, 'control-plane-minor-step', `cannot downgrade the control plane from ${oldSpec.raw} to ${to.raw}; a downgrade is not a rollback path on bare metal`, 'repair forward with a newer build, or restore etcd from a backup', next.version)]
+    }
+    if (distance > 1) {
+      const next1 = newestOfMinor(ctx.view.catalog(), from.major, from.minor + 1)
+      const inFlight = running !== undefined && compareVersions(running, oldSpec) < 0 ? ' while a rollout is still in progress' : ''
+      return [
+        forbidden(field, 'control-plane-minor-step', `cannot go from ${from.raw} to ${to.raw} in one step${inFlight} (running: ${runningText}); the control plane moves one minor at a time`, `set spec.version to ${next1} first and wait until status.version reaches it`, next.version),
+      ]
+    }
+    return []
+  },
+}

@@ -1,0 +1,47 @@
+/**
+ * pinned-component-tags: on a KCP minor change, pinned CoreDNS / etcd tags left unchanged get a
+ * warning; where the policy has a minor → tags table, a tag outside it is a violation.
+ *
+ * ACP guide: "Where component image tags are pinned (DNS, etcd), update them in the same edit:
+ * … dns.imageTag ← matching CoreDNS image tag for the new release. … etcd.local.imageTag ←
+ * matching etcd image tag for the new release."
+ */
+import { minorLabel, sameMinor, tryParseVersion } from '../versions/version.js'
+import { guardedChange } from './common.js'
+import { invalid } from './field-path.js'
+import type { RuleDefinition, Violation } from './types.js'
+
+const BASE = 'spec.kubeadmConfigSpec.clusterConfiguration'
+const COMPONENTS = [
+  { key: 'coredns', field: `${BASE}.dns.imageTag`, label: 'CoreDNS', read: (o: { dnsImageTag: unknown }) => o.dnsImageTag },
+  { key: 'etcd', field: `${BASE}.etcd.local.imageTag`, label: 'etcd', read: (o: { etcdImageTag: unknown }) => o.etcdImageTag },
+] as const
+
+export const pinnedComponentTags: RuleDefinition = {
+  id: 'pinned-component-tags',
+  appliesTo: ['KubeadmControlPlane'],
+  needsState: false,
+  watches: (o) => [o.version, o.dnsImageTag, o.etcdImageTag],
+  check: (ctx) => {
+    const change = guardedChange(ctx)
+    if (change === undefined) return []
+    const { old, next } = change
+    const to = tryParseVersion(next.version)
+    if (to === undefined) return []
+    const from = old === undefined ? undefined : tryParseVersion(old.version)
+    const minorChange = from !== undefined && !sameMinor(from, to)
+    const table = ctx.policy.componentTags[minorLabel(to)]
+    const out: Violation[] = []
+    for (const c of COMPONENTS) {
+      const tag = c.read(next)
+      if (typeof tag !== 'string') continue // not pinned: kubeadm picks the matching default
+      const accepted = table?.[c.key]
+      if (accepted !== undefined && !accepted.includes(tag) && (old === undefined || minorChange || c.read(old) !== tag)) {
+        out.push(invalid(c.field, 'pinned-component-tags', tag, `${c.label} tag is not one the policy accepts for ${minorLabel(to)} (${accepted.join(', ')})`, `set ${c.field} to ${accepted[0] ?? '?'}`))
+      } else if (minorChange && old !== undefined && c.read(old) === tag && accepted === undefined) {
+        out.push({ ...invalid(c.field, 'pinned-component-tags', tag, `pinned ${c.label} tag left unchanged across a minor upgrade to ${to.raw}`, `set the ${c.label} tag that matches ${minorLabel(to)} in the same edit, or unpin it`), advisory: true })
+      }
+    }
+    return out
+  },
+}

@@ -1,0 +1,48 @@
+/**
+ * release-order: where the policy lists release dates, a worker may not run a version released
+ * later than the control plane's version (optional data; a no-op without dates).
+ *
+ * GKE: "Worker node pools can't be at a version that released chronologically later than the
+ * cluster version. For example, if version 1.16.4 releases on a date after version
+ * 1.28.0-gke.425, then you can't upgrade your cluster to version 1.28.0-gke.425 and leave a
+ * worker node pool at version 1.16.4."
+ */
+import { dotted } from '../objects/unstructured.js'
+import { maxVersion, tryParseVersion } from '../versions/version.js'
+import { guardedChange, listNames, missingState, qualifiedName, versionChanged } from './common.js'
+import { forbidden } from './field-path.js'
+import type { RuleDefinition, Violation, RuleContext } from './types.js'
+
+const dateOf = (ctx: RuleContext, version: unknown): string | undefined => (typeof version === 'string' ? ctx.policy.releaseDates[version] : undefined)
+
+export const releaseOrder: RuleDefinition = {
+  id: 'release-order',
+  appliesTo: ['KubeadmControlPlane', 'MachineDeployment'],
+  needsState: true,
+  watches: (o) => o.version,
+  check: (ctx): Violation[] => {
+    const change = guardedChange(ctx)
+    if (change === undefined || Object.keys(ctx.policy.releaseDates).length === 0 || !versionChanged(ctx)) return []
+    const obj = change.next
+    const field = dotted(obj.paths.version)
+    if (obj.clusterName === undefined) return []
+    if (obj.kind === 'MachineDeployment') {
+      const workerDate = dateOf(ctx, obj.version)
+      if (workerDate === undefined) return []
+      const kcp = ctx.view.controlPlaneOfCluster(obj.namespace, obj.clusterName)
+      if (kcp === undefined) return missingState(ctx, 'release-order', field, `no KubeadmControlPlane of cluster ${obj.namespace}/${obj.clusterName} in the cluster-state view`, 'create the control plane first, or include it in --state')
+      const cp = maxVersion(tryParseVersion(kcp.version), tryParseVersion(kcp.statusVersion))
+      const cpDate = dateOf(ctx, cp?.raw)
+      if (cp === undefined || cpDate === undefined || workerDate <= cpDate) return []
+      return [forbidden(field, 'release-order', `${String(obj.version)} (released ${workerDate}) was released after the control plane's ${cp.raw} (${cpDate}) of ${qualifiedName(kcp)}`, 'pick a worker version released on or before the control plane version, or upgrade the control plane first', obj.version)]
+    }
+    const cpDate = dateOf(ctx, obj.version)
+    if (cpDate === undefined) return []
+    const later = ctx.view.machineDeploymentsOfCluster(obj.namespace, obj.clusterName).flatMap((md) => {
+      const d = dateOf(ctx, md.version)
+      return d !== undefined && d > cpDate ? [`${md.name} (${String(md.version)}, released ${d})`] : []
+    })
+    if (later.length === 0) return []
+    return [forbidden(field, 'release-order', `${String(obj.version)} (released ${cpDate}) is older than what these MachineDeployments run: ${listNames(later)}`, 'choose a control-plane version released after the workers\' versions, or move those workers first', obj.version)]
+  },
+}

@@ -1,0 +1,32 @@
+/**
+ * @module state/cluster-view
+ * The read-only view of cluster state that rules decide from: the catalog, Clusters, KCPs and
+ * MDs. Implementations: MemoryView (filled from files, or by informers). No rule ever makes an
+ * API call.
+ */
+import type { ClusterInfo, GuardedObject } from '../objects/capi.js'
+import type { Catalog } from '../objects/catalog.js'
+
+export interface ViewStatus {
+  /** False until every source has synced, or while it is stale or broken. */
+  readonly available: boolean
+  /** Why it is not available (shown to users in fail-closed denials). */
+  readonly reason?: string
+  /** Epoch milliseconds of the last successful sync or event. */
+  readonly updatedAt?: number
+}
+
+export interface ClusterView {
+  status(): ViewStatus
+  /** The catalog ConfigMap named by the policy; undefined when it does not exist. */
+  catalog(): Catalog | undefined
+  cluster(namespace: string, name: string): ClusterInfo | undefined
+  controlPlane(namespace: string, name: string): GuardedObject | undefined
+  machineDeployment(namespace: string, name: string): GuardedObject | undefined
+  /** The KCP of a cluster: via Cluster.spec.controlPlaneRef, else the cluster-name label. */
+  controlPlaneOfCluster(namespace: string, clusterName: string): GuardedObject | undefined
+  machineDeploymentsOfCluster(namespace: string, clusterName: string): readonly GuardedObject[]
+  /** KCPs (spec or status version) and MDs (template version) that use a version string. */
+  usersOfVersion(version: string): readonly GuardedObject[]
+  counts(): { readonly clusters: number; readonly controlPlanes: number; readonly machineDeployments: number; readonly catalogEntries: number }
+}

@@ -1,0 +1,189 @@
+/**
+ * @module state/memory-view
+ * In-memory ClusterView, indexed by cluster so a decision costs O(objects of that cluster).
+ * Filled from files (file-view) or kept current by informers (informer-view).
+ */
+import { readCluster, readGuarded, type ClusterInfo, type GuardedObject } from '../objects/capi.js'
+import { isCatalogObject, readCatalog, type Catalog, type CatalogRef } from '../objects/catalog.js'
+import { getString, isRecord } from '../objects/unstructured.js'
+import type { ClusterView, ViewStatus } from './cluster-view.js'
+
+const key = (namespace: string, name: string): string => `${namespace}/${name}`
+
+export type ObjectKind = 'Cluster' | 'KubeadmControlPlane' | 'MachineDeployment' | 'Catalog'
+
+export class MemoryView implements ClusterView {
+  private readonly catalogRef: CatalogRef
+  private catalogValue: Catalog | undefined
+  private readonly clusters = new Map<string, ClusterInfo>()
+  private readonly kcps = new Map<string, GuardedObject>()
+  private readonly mds = new Map<string, GuardedObject>()
+  /** ns/cluster → md keys */
+  private readonly mdsByCluster = new Map<string, Set<string>>()
+  /** ns/cluster → kcp key, from the cluster-name label / owner reference */
+  private readonly kcpByCluster = new Map<string, string>()
+  /** version string → keys of kind:ns/name */
+  private readonly versionUsers = new Map<string, Set<string>>()
+  private currentStatus: ViewStatus
+
+  constructor(catalogRef: CatalogRef, status: ViewStatus = { available: true, updatedAt: Date.now() }) {
+    this.catalogRef = catalogRef
+    this.currentStatus = status
+  }
+
+  status(): ViewStatus {
+    return this.currentStatus
+  }
+
+  setStatus(status: ViewStatus): void {
+    this.currentStatus = status
+  }
+
+  catalog(): Catalog | undefined {
+    return this.catalogValue
+  }
+
+  cluster(namespace: string, name: string): ClusterInfo | undefined {
+    return this.clusters.get(key(namespace, name))
+  }
+
+  controlPlane(namespace: string, name: string): GuardedObject | undefined {
+    return this.kcps.get(key(namespace, name))
+  }
+
+  machineDeployment(namespace: string, name: string): GuardedObject | undefined {
+    return this.mds.get(key(namespace, name))
+  }
+
+  controlPlaneOfCluster(namespace: string, clusterName: string): GuardedObject | undefined {
+    const cluster = this.cluster(namespace, clusterName)
+    if (cluster?.controlPlaneKind === 'KubeadmControlPlane' && cluster.controlPlaneName !== undefined) {
+      const byRef = this.controlPlane(namespace, cluster.controlPlaneName)
+      if (byRef !== undefined) return byRef
+    }
+    const byLabel = this.kcpByCluster.get(key(namespace, clusterName))
+    return byLabel === undefined ? undefined : this.kcps.get(byLabel)
+  }
+
+  machineDeploymentsOfCluster(namespace: string, clusterName: string): readonly GuardedObject[] {
+    const keys = this.mdsByCluster.get(key(namespace, clusterName))
+    if (keys === undefined) return []
+    const out: GuardedObject[] = []
+    for (const k of keys) {
+      const md = this.mds.get(k)
+      if (md !== undefined) out.push(md)
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  usersOfVersion(version: string): readonly GuardedObject[] {
+    const keys = this.versionUsers.get(version)
+    if (keys === undefined) return []
+    const out: GuardedObject[] = []
+    for (const k of keys) {
+      const [kind, rest] = splitOnce(k, ':')
+      const obj = kind === 'KubeadmControlPlane' ? this.kcps.get(rest) : this.mds.get(rest)
+      if (obj !== undefined) out.push(obj)
+    }
+    return out
+  }
+
+  counts(): { clusters: number; controlPlanes: number; machineDeployments: number; catalogEntries: number } {
+    return { clusters: this.clusters.size, controlPlanes: this.kcps.size, machineDeployments: this.mds.size, catalogEntries: this.catalogValue?.entries.size ?? 0 }
+  }
+
+  /** Adds or replaces an object; returns what it was taken as, or undefined if not tracked. */
+  upsert(obj: unknown): ObjectKind | undefined {
+    if (isCatalogObject(obj, this.catalogRef)) {
+      this.catalogValue = readCatalog(obj)
+      return 'Catalog'
+    }
+    const cluster = readCluster(obj)
+    if (cluster !== undefined) {
+      this.clusters.set(key(cluster.namespace, cluster.name), cluster)
+      return 'Cluster'
+    }
+    const read = readGuarded(obj)
+    if (!read.ok) return undefined
+    this.removeGuarded(read.object.kind, read.object.namespace, read.object.name)
+    this.indexGuarded(read.object)
+    return read.object.kind
+  }
+
+  /** Removes an object (by kind, namespace and name); unknown objects are ignored. */
+  remove(obj: unknown): ObjectKind | undefined {
+    if (!isRecord(obj)) return undefined
+    const namespace = getString(obj, ['metadata', 'namespace']) ?? ''
+    const name = getString(obj, ['metadata', 'name']) ?? ''
+    if (isCatalogObject(obj, this.catalogRef)) {
+      this.catalogValue = undefined
+      return 'Catalog'
+    }
+    if (obj.kind === 'Cluster') {
+      this.clusters.delete(key(namespace, name))
+      return 'Cluster'
+    }
+    if (obj.kind === 'KubeadmControlPlane' || obj.kind === 'MachineDeployment') {
+      this.removeGuarded(obj.kind, namespace, name)
+      return obj.kind
+    }
+    return undefined
+  }
+
+  /** Drops every object of one kind (an informer relist replaces them). */
+  clear(kind?: ObjectKind): void {
+    if (kind === undefined || kind === 'Catalog') this.catalogValue = undefined
+    if (kind === undefined || kind === 'Cluster') this.clusters.clear()
+    for (const k of kind === undefined || kind === 'KubeadmControlPlane' ? [...this.kcps.values()] : []) this.removeGuarded('KubeadmControlPlane', k.namespace, k.name)
+    for (const m of kind === undefined || kind === 'MachineDeployment' ? [...this.mds.values()] : []) this.removeGuarded('MachineDeployment', m.namespace, m.name)
+  }
+
+  private indexGuarded(obj: GuardedObject): void {
+    const k = key(obj.namespace, obj.name)
+    const ref = `${obj.kind}:${k}`
+    if (obj.kind === 'KubeadmControlPlane') {
+      this.kcps.set(k, obj)
+      if (obj.clusterName !== undefined) this.kcpByCluster.set(key(obj.namespace, obj.clusterName), k)
+      for (const v of [obj.version, obj.statusVersion]) if (typeof v === 'string') addTo(this.versionUsers, v, ref)
+    } else {
+      this.mds.set(k, obj)
+      if (obj.clusterName !== undefined) addTo(this.mdsByCluster, key(obj.namespace, obj.clusterName), k)
+      if (typeof obj.version === 'string') addTo(this.versionUsers, obj.version, ref)
+    }
+  }
+
+  private removeGuarded(kind: 'KubeadmControlPlane' | 'MachineDeployment', namespace: string, name: string): void {
+    const k = key(namespace, name)
+    const ref = `${kind}:${k}`
+    const existing = kind === 'KubeadmControlPlane' ? this.kcps.get(k) : this.mds.get(k)
+    if (existing === undefined) return
+    for (const v of [existing.version, existing.statusVersion]) if (typeof v === 'string') removeFrom(this.versionUsers, v, ref)
+    if (kind === 'KubeadmControlPlane') {
+      this.kcps.delete(k)
+      if (existing.clusterName !== undefined && this.kcpByCluster.get(key(namespace, existing.clusterName)) === k) {
+        this.kcpByCluster.delete(key(namespace, existing.clusterName))
+      }
+    } else {
+      this.mds.delete(k)
+      if (existing.clusterName !== undefined) removeFrom(this.mdsByCluster, key(namespace, existing.clusterName), k)
+    }
+  }
+}
+
+function addTo(index: Map<string, Set<string>>, k: string, value: string): void {
+  let set = index.get(k)
+  if (set === undefined) index.set(k, (set = new Set()))
+  set.add(value)
+}
+
+function removeFrom(index: Map<string, Set<string>>, k: string, value: string): void {
+  const set = index.get(k)
+  if (set === undefined) return
+  set.delete(value)
+  if (set.size === 0) index.delete(k)
+}
+
+function splitOnce(s: string, sep: string): [string, string] {
+  const i = s.indexOf(sep)
+  return [s.slice(0, i), s.slice(i + 1)]
+}
