@@ -35,9 +35,9 @@ export class UpgradeGuardError extends Error {
     this.field = details.field
   }
 
-  /** One line for a terminal: `file: field: message`. */
+  /** One line for a terminal: `file: message` (messages name their field themselves). */
   toLine(): string {
-    return [this.file, this.field, this.message].filter((p) => p !== undefined && p !== '').join(': ')
+    return this.file === undefined ? this.message : `${this.file}: ${this.message}`
   }
 }
 

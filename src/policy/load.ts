@@ -49,8 +49,8 @@ export function formatAjvError(error: ErrorObject): { field: string; message: st
   if (error.keyword === 'enum') {
     return { field: base.join('.') || '(root)', message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}` }
   }
-  if (error.keyword === 'propertyNames') {
-    return { field: [...base, String(params.propertyName)].join('.'), message: 'is not an allowed key here' }
+  if (error.keyword === 'propertyNames' || error.propertyName !== undefined) {
+    return { field: [...base, String(error.propertyName ?? params.propertyName)].join('.'), message: 'is not an allowed key here' }
   }
   return { field: base.join('.') || '(root)', message: error.message ?? 'is invalid' }
 }
