@@ -1,11 +1,20 @@
 /**
  * @module cli/live-state
- * `validate --kubeconfig`: read the live state once (list only).
+ * `validate --kubeconfig`: read the live state once (list only, no watch) for CI jobs that can
+ * reach a cluster.
  */
+import { KubeConfig } from '@kubernetes/client-node'
 import { UpgradeGuardError } from '../errors.js'
 import type { Policy } from '../policy/types.js'
+import { listClusterState } from '../state/informer-view.js'
 import type { MemoryView } from '../state/memory-view.js'
 
-export async function loadLiveStateOnce(_kubeconfig: string, _policy: Policy): Promise<MemoryView> {
-  throw new UpgradeGuardError('UG_ERR_USAGE', '--kubeconfig is not available yet')
+export async function loadLiveStateOnce(kubeconfig: string, policy: Policy): Promise<MemoryView> {
+  const kubeConfig = new KubeConfig()
+  try {
+    kubeConfig.loadFromFile(kubeconfig)
+  } catch (e) {
+    throw new UpgradeGuardError('UG_ERR_STATE_READ', `cannot load the kubeconfig: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { file: kubeconfig, cause: e })
+  }
+  return listClusterState({ kubeConfig, policy })
 }
