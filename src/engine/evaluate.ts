@@ -46,7 +46,8 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
     if (policy.rules[rule.id] === 'off') continue
     if (isRatchetedAway(rule, ctx)) continue
     evaluated.push(rule.id)
-    found.push(...(rule.needsState && !stateAvailable ? unavailableViolation(rule, ctx) : rule.check(ctx)))
+    const needsState = typeof rule.needsState === 'function' ? rule.needsState(ctx) : rule.needsState
+    found.push(...(needsState && !stateAvailable ? unavailableViolation(rule, ctx) : rule.check(ctx)))
   }
 
   const bypass = readBypass(resolved.annotated, resolved.previous, req.userInfo, policy)

@@ -137,9 +137,11 @@ export function readGuarded(obj: unknown): ReadResult {
       statusVersion: isKcp ? getPath(obj, ['status', 'version']) : undefined,
       dnsImageTag: isKcp ? getPath(obj, [...clusterConfig, 'dns', 'imageTag']) : undefined,
       etcdImageTag: isKcp ? getPath(obj, [...clusterConfig, 'etcd', 'local', 'imageTag']) : undefined,
-      rolloutInputs: isKcp
-        ? [getPath(obj, ['spec', 'version']), getPath(obj, ['spec', 'machineTemplate']), getPath(obj, ['spec', 'kubeadmConfigSpec'])]
-        : [getPath(obj, ['spec', 'template'])],
+      rolloutInputs: [
+        ...(isKcp ? [getPath(obj, ['spec', 'version']), getPath(obj, ['spec', 'machineTemplate']), getPath(obj, ['spec', 'kubeadmConfigSpec'])] : [getPath(obj, ['spec', 'template'])]),
+        // rolloutAfter / rolloutBefore start a rollout without touching anything else.
+        ...(level === 'v1beta1' ? [getPath(obj, ['spec', 'rolloutAfter']), getPath(obj, ['spec', 'rolloutBefore'])] : [getPath(obj, ['spec', 'rollout', 'after']), getPath(obj, ['spec', 'rollout', 'before'])]),
+      ],
       raw: obj,
     },
   }

@@ -14,7 +14,8 @@ import type { RuleDefinition, Violation } from './types.js'
 export const catalogInUse: RuleDefinition = {
   id: 'catalog-in-use',
   appliesTo: ['Catalog'],
-  needsState: true,
+  // Only removing keys (or deleting the catalog) needs to know who uses them.
+  needsState: (ctx) => ctx.target.type === 'catalog' && ctx.target.old !== undefined && [...ctx.target.old.entries.keys()].some((k) => ctx.target.type === 'catalog' && ctx.target.new?.entries.has(k) !== true),
   check: (ctx) => {
     if (ctx.target.type !== 'catalog' || ctx.target.old === undefined) return []
     const after = ctx.target.new?.entries

@@ -42,8 +42,8 @@ export const catalogKey: RuleDefinition = {
     if (next.kind === 'MachineDeployment' && next.version === undefined) return [] // optional on an MD
     const field = dotted(next.paths.version)
     const ref = ctx.policy.catalog
-    const parsed = readVersion(next, 'catalog-key')
-    if (!parsed.ok) return [parsed.violation]
+    const parsed = readVersion(next, 'catalog-key', ctx.policy)
+    if (!parsed.ok) return [...parsed.violations]
     const catalog = ctx.view.catalog()
     if (catalog === undefined) {
       return [forbidden(field, 'catalog-key', `the image catalog ConfigMap ${ref.namespace}/${ref.name} does not exist, so no version can be resolved to an OS image`, `create ${ref.namespace}/${ref.name} with a key "${parsed.version.raw}" first`, next.version)]

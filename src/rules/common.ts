@@ -11,15 +11,21 @@ import { invalid, notFound } from './field-path.js'
 import type { RuleId } from './ids.js'
 import type { RuleContext, Violation } from './types.js'
 
-export type VersionRead = { readonly ok: true; readonly version: Version } | { readonly ok: false; readonly violation: Violation }
+export type VersionRead = { readonly ok: true; readonly version: Version } | { readonly ok: false; readonly violations: readonly Violation[] }
 
-/** Reads an object's version for a rule; a bad one becomes that rule's Invalid violation. */
-export function readVersion(obj: GuardedObject, rule: RuleId): VersionRead {
+/**
+ * Reads an object's version for a rule; a bad one becomes an Invalid violation. catalog-key owns
+ * the syntax ("not a catalog key; use v…"): while it denies, the other rules stay quiet about the
+ * same bad string instead of repeating it; when it does not, each rule still refuses to judge a
+ * version it cannot read.
+ */
+export function readVersion(obj: GuardedObject, rule: RuleId, policy: Policy): VersionRead {
   const result = parseVersion(obj.version)
   if (result.ok) return result
+  if (rule !== 'catalog-key' && policy.rules['catalog-key'] === 'deny') return { ok: false, violations: [] }
   const field = dotted(obj.paths.version)
   const hint = result.fixed !== undefined ? `set ${field} to "${result.fixed}"` : `set ${field} to a version such as "v1.33.7" or "v1.33.7-2"`
-  return { ok: false, violation: invalid(field, rule, obj.version, `${describeVersionValue(obj.version)} ${result.reason}`, hint) }
+  return { ok: false, violations: [invalid(field, rule, obj.version, `${describeVersionValue(obj.version)} ${result.reason}`, hint)] }
 }
 
 const describeVersionValue = (value: unknown): string => (typeof value === 'string' ? 'version' : 'the version')

@@ -36,8 +36,8 @@ export const controlPlaneMinorStep: RuleDefinition = {
     if (change === undefined || change.old === undefined || !versionChanged(ctx)) return []
     const { old, next } = change
     const field = dotted(next.paths.version)
-    const parsed = readVersion(next, 'control-plane-minor-step')
-    if (!parsed.ok) return [parsed.violation]
+    const parsed = readVersion(next, 'control-plane-minor-step', ctx.policy)
+    if (!parsed.ok) return [...parsed.violations]
     const to = parsed.version
     const from = lowestRunning(old)
     const oldSpec = tryParseVersion(old.version)
@@ -54,8 +54,13 @@ export const controlPlaneMinorStep: RuleDefinition = {
     if (distance > 1) {
       const next1 = newestOfMinor(ctx.view.catalog(), from.major, from.minor + 1)
       const inFlight = running !== undefined && compareVersions(running, oldSpec) < 0 ? ' while a rollout is still in progress' : ''
+      // Mid-rollout with spec already on the intermediate minor: the fix is to wait for that
+      // rollout, not to retarget it to another build of the same minor.
+      const hint = inFlight !== '' && oldSpec.major === from.major && oldSpec.minor === from.minor + 1
+        ? `wait until status.version reaches ${oldSpec.raw} (the rollout in progress), then ${to.minor === oldSpec.minor + 1 ? `set spec.version to ${to.raw}` : 'go on one minor at a time'}`
+        : `set spec.version to ${next1} first and wait until status.version reaches it`
       return [
-        forbidden(field, 'control-plane-minor-step', `cannot go from ${from.raw} to ${to.raw} in one step${inFlight} (running: ${runningText}); the control plane moves one minor at a time`, `set spec.version to ${next1} first and wait until status.version reaches it`, next.version),
+        forbidden(field, 'control-plane-minor-step', `cannot go from ${from.raw} to ${to.raw} in one step${inFlight} (running: ${runningText}); the control plane moves one minor at a time`, hint, next.version),
       ]
     }
     return []

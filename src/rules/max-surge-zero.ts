@@ -41,13 +41,15 @@ function checkSurge(obj: GuardedObject): Violation[] {
 }
 
 function checkControlPlane(kcp: GuardedObject): Violation[] {
+  // Both problems are reported together: fixing only maxSurge on a 1-replica KCP is rejected
+  // (by CAPI and by this rule) until it has 3 replicas, so the operator needs both in one edit.
   const surge = checkSurge(kcp)
-  if (surge.length > 0) return surge
   const replicas = kcp.replicas === undefined ? 1 : kcp.replicas
   if (typeof replicas === 'number' && replicas < 3) {
-    return [forbidden('spec.replicas', 'max-surge-zero', `${replicas} replica(s) cannot roll with maxSurge 0 (CAPI needs 3 to scale in); the control plane must be scaled to 3 before it can roll on bare metal`, 'set spec.replicas: 3 (bare-metal control planes are not supported with fewer)', replicas)]
+    const hint = surge.length > 0 ? 'set spec.replicas: 3 in the same edit as maxSurge 0 (bare-metal control planes are not supported with fewer)' : 'set spec.replicas: 3 (bare-metal control planes are not supported with fewer)'
+    return [...surge, forbidden('spec.replicas', 'max-surge-zero', `${replicas} replica(s) cannot roll with maxSurge 0 (CAPI needs 3 to scale in); the control plane must be scaled to 3 before it can roll on bare metal`, hint, replicas)]
   }
-  return []
+  return surge
 }
 
 function checkWorkers(md: GuardedObject): Violation[] {

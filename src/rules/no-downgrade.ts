@@ -21,8 +21,8 @@ export const noDowngrade: RuleDefinition = {
     if (change === undefined || change.old === undefined || !versionChanged(ctx) || change.next.version === undefined) return []
     const before = tryParseVersion(change.old.version)
     if (before === undefined) return []
-    const parsed = readVersion(change.next, 'no-downgrade')
-    if (!parsed.ok) return [parsed.violation]
+    const parsed = readVersion(change.next, 'no-downgrade', ctx.policy)
+    if (!parsed.ok) return [...parsed.violations]
     if (compareVersions(parsed.version, before) >= 0) return []
     const field = dotted(change.next.paths.version)
     return [forbidden(field, 'no-downgrade', `cannot downgrade workers from ${before.raw} to ${parsed.version.raw}`, `keep ${field} at ${before.raw} or newer; roll forward to a fixed build instead`, change.next.version)]

@@ -18,7 +18,8 @@ const dateOf = (ctx: RuleContext, version: unknown): string | undefined => (type
 export const releaseOrder: RuleDefinition = {
   id: 'release-order',
   appliesTo: ['KubeadmControlPlane', 'MachineDeployment'],
-  needsState: true,
+  // Without release dates the rule has nothing to check, so nothing to fail closed on.
+  needsState: (ctx) => Object.keys(ctx.policy.releaseDates).length > 0,
   watches: (o) => o.version,
   check: (ctx): Violation[] => {
     const change = guardedChange(ctx)

@@ -60,8 +60,11 @@ export type TargetKind = GuardedKind | 'Catalog'
 export interface RuleDefinition {
   readonly id: RuleId
   readonly appliesTo: readonly TargetKind[]
-  /** Needs the cluster-state view beyond the request itself (fails closed when it is unavailable). */
-  readonly needsState: boolean
+  /**
+   * Needs the cluster-state view beyond the request itself (fails closed when it is unavailable).
+   * A function when only some requests need it (a catalog edit that removes no key does not).
+   */
+  readonly needsState: boolean | ((ctx: RuleContext) => boolean)
   /**
    * Ratcheting: on UPDATE the rule may deny only when what this returns differs between the old
    * and the new object. Omitted: the rule judges changes itself (catalog rules).

@@ -22,8 +22,8 @@ export const workersFollowControlPlane: RuleDefinition = {
     if (change === undefined || !versionChanged(ctx) || change.next.version === undefined) return []
     const md = change.next
     const field = dotted(md.paths.version)
-    const parsed = readVersion(md, 'workers-follow-control-plane')
-    if (!parsed.ok) return [parsed.violation]
+    const parsed = readVersion(md, 'workers-follow-control-plane', ctx.policy)
+    if (!parsed.ok) return [...parsed.violations]
     if (md.clusterName === undefined) return missingState(ctx, 'workers-follow-control-plane', 'spec.clusterName', 'the MachineDeployment names no cluster', 'set spec.clusterName')
     const kcp = ctx.view.controlPlaneOfCluster(md.namespace, md.clusterName)
     if (kcp === undefined) {

@@ -89,7 +89,10 @@ export function compareVersions(a: Version, b: Version): number {
     const order = comparePart(a.revision[i] as string | number, b.revision[i] as string | number)
     if (order !== 0) return Math.sign(order)
   }
-  return Math.sign(a.revision.length - b.revision.length)
+  if (a.revision.length !== b.revision.length) return Math.sign(a.revision.length - b.revision.length)
+  // Equal by value but spelled differently (-02 vs -2, -acp.1 vs -acp-1): order by spelling so
+  // the order stays total on catalog keys, which match byte for byte.
+  return a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0
 }
 
 export const isNewer = (a: Version, b: Version): boolean => compareVersions(a, b) > 0
