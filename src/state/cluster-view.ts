@@ -28,5 +28,7 @@ export interface ClusterView {
   machineDeploymentsOfCluster(namespace: string, clusterName: string): readonly GuardedObject[]
   /** KCPs (spec or status version) and MDs (template version) that use a version string. */
   usersOfVersion(version: string): readonly GuardedObject[]
+  /** Every KCP and MD (catalog deletion needs them all; O(n), never on a KCP/MD request). */
+  guardedObjects(): readonly GuardedObject[]
   counts(): { readonly clusters: number; readonly controlPlanes: number; readonly machineDeployments: number; readonly catalogEntries: number }
 }

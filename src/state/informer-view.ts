@@ -549,6 +549,10 @@ class LiveView implements InformerView {
     return this.memory.usersOfVersion(version)
   }
 
+  guardedObjects(): readonly GuardedObject[] {
+    return this.memory.guardedObjects()
+  }
+
   counts(): { readonly clusters: number; readonly controlPlanes: number; readonly machineDeployments: number; readonly catalogEntries: number } {
     return this.memory.counts()
   }

@@ -88,6 +88,10 @@ export class MemoryView implements ClusterView {
     return out
   }
 
+  guardedObjects(): readonly GuardedObject[] {
+    return [...this.kcps.values(), ...this.mds.values()]
+  }
+
   counts(): { clusters: number; controlPlanes: number; machineDeployments: number; catalogEntries: number } {
     return { clusters: this.clusters.size, controlPlanes: this.kcps.size, machineDeployments: this.mds.size, catalogEntries: this.catalogValue?.entries.size ?? 0 }
   }

@@ -53,6 +53,7 @@ const VALIDATE_CASES = [
   { name: 'kubectl scale MD', v1: '060', v2: '061', allowed: true, rules: [] },
   { name: 'KCP delete (dry run) is never denied', v1: '062', v2: '063', allowed: true, rules: [] },
   { name: 'MD delete is never denied', v1: '064', v2: '065', allowed: true, rules: [] },
+  { name: 'catalog delete while bare-metal objects use it', v1: '066', v2: '067', allowed: false, rules: ['catalog-in-use'] },
 ]
 
 describe.each(['v1beta1', 'v1beta2'] as const)('captured %s reviews', (dir) => {

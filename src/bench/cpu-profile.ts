@@ -1,0 +1,126 @@
+/**
+ * @module bench/cpu-profile
+ * Summarises a V8 `.cpuprofile` (from `node --cpu-prof`): the functions with the most self time,
+ * and the project's own functions (dist/) by inclusive time, so a missed target points at code.
+ *
+ * Usage: node dist/bench/cpu-profile.js FILE.cpuprofile [top] [function whose callers to show...]
+ */
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+/** The repository root (dist/bench/../..), with a trailing slash. */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+interface ProfileNode {
+  readonly id: number
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
+  readonly children?: readonly number[]
+}
+
+interface Profile {
+  readonly nodes: readonly ProfileNode[]
+  readonly samples: readonly number[]
+  readonly timeDeltas: readonly number[]
+}
+
+export interface HotSpot {
+  readonly name: string
+  readonly where: string
+  readonly selfShare: number
+  readonly totalShare: number
+}
+
+const where = (url: string, line: number): string => {
+  if (url === '') return '(native)'
+  const path = url.replace(/^file:\/\//, '')
+  const i = path.lastIndexOf('/node_modules/')
+  const short = i >= 0 ? path.slice(i + 1) : path.startsWith(ROOT) ? path.slice(ROOT.length) : path
+  return `${short}:${line + 1}`
+}
+
+/** Self and inclusive time share per function (merged over call sites), highest self first. */
+export function hotSpots(file: string): { readonly self: HotSpot[]; readonly own: HotSpot[]; readonly sampledMs: number } {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const selfTime = new Map<number, number>()
+  profile.samples.forEach((id, i) => selfTime.set(id, (selfTime.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+  const total = [...selfTime.values()].reduce((a, b) => a + b, 0)
+  const keyOf = (n: ProfileNode): string => `${n.callFrame.functionName || '(anonymous)'}\u0000${where(n.callFrame.url, n.callFrame.lineNumber)}`
+  const self = new Map<string, number>()
+  const inclusive = new Map<string, number>()
+  for (const [id, t] of selfTime) {
+    const node = byId.get(id)
+    if (node === undefined) continue
+    self.set(keyOf(node), (self.get(keyOf(node)) ?? 0) + t)
+    // Each function once per sample stack (recursion must not count twice).
+    const seen = new Set<string>()
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const n = byId.get(cur)
+      if (n === undefined) break
+      const k = keyOf(n)
+      if (seen.has(k)) continue
+      seen.add(k)
+      inclusive.set(k, (inclusive.get(k) ?? 0) + t)
+    }
+  }
+  const spot = (k: string): HotSpot => {
+    const [name = '', at = ''] = k.split('\u0000')
+    return { name, where: at, selfShare: (self.get(k) ?? 0) / total, totalShare: (inclusive.get(k) ?? 0) / total }
+  }
+  const skip = new Set(['(root)', '(program)', '(idle)'])
+  const all = [...inclusive.keys()].map(spot).filter((s) => !skip.has(s.name))
+  return {
+    self: [...all].sort((a, b) => b.selfShare - a.selfShare),
+    own: all.filter((s) => s.where.startsWith('dist/') && !s.where.startsWith('dist/bench/')).sort((a, b) => b.totalShare - a.totalShare),
+    sampledMs: total / 1000,
+  }
+}
+
+/** Who calls a function (by name): the distinct call paths into it, `depth` frames up, by time. */
+export function callersOf(file: string, name: string, depth = 4, top = 8): string {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const time = new Map<number, number>()
+  profile.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+  const paths = new Map<string, number>()
+  let total = 0
+  for (const [id, t] of time) {
+    if (byId.get(id)?.callFrame.functionName !== name) continue
+    total += t
+    const frames: string[] = []
+    for (let cur = parent.get(id); cur !== undefined && frames.length < depth; cur = parent.get(cur)) {
+      const n = byId.get(cur)
+      if (n === undefined) break
+      frames.push(`${n.callFrame.functionName || '(anonymous)'} ${where(n.callFrame.url, n.callFrame.lineNumber)}`)
+    }
+    const key = frames.join(' <- ')
+    paths.set(key, (paths.get(key) ?? 0) + t)
+  }
+  const lines = [`  callers of ${name} (${(total / 1000).toFixed(0)} ms self):`]
+  for (const [k, t] of [...paths.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`    ${((t / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
+  return lines.join('\n')
+}
+
+export function formatHotSpots(file: string, top = 15): string {
+  const { self, own, sampledMs } = hotSpots(file)
+  const pct = (x: number): string => `${(x * 100).toFixed(1).padStart(5)}%`
+  const lines = [`profile ${file} (${sampledMs.toFixed(0)} ms sampled)`, '  self time:']
+  for (const s of self.slice(0, top)) lines.push(`    ${pct(s.selfShare)} self ${pct(s.totalShare)} total  ${s.name}  ${s.where}`)
+  lines.push('  upgrade-guard functions by inclusive time:')
+  for (const s of own.slice(0, top)) lines.push(`    ${pct(s.totalShare)} total ${pct(s.selfShare)} self  ${s.name}  ${s.where}`)
+  return lines.join('\n')
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [file, top, ...callers] = process.argv.slice(2)
+  if (file === undefined) {
+    process.stderr.write('usage: node dist/bench/cpu-profile.js FILE.cpuprofile [top] [function whose callers to show...]\n')
+    process.exit(2)
+  }
+  process.stdout.write(`${formatHotSpots(file, top === undefined ? 15 : Number(top))}\n`)
+  for (const name of callers) process.stdout.write(`${callersOf(file, name)}\n`)
+}

@@ -1,0 +1,89 @@
+/**
+ * @module server/plugins/admission
+ * `POST /validate` and `POST /mutate`: the body goes, as text, through the same `reviewText()`
+ * and `serializeOutcome()` as `upgrade-guard review`, so the HTTP answer is byte for byte what
+ * the CLI prints. Only `application/json` is accepted (415 otherwise); a body without a uid is
+ * a 400 with a JSON error (there is nothing to answer an AdmissionReview to); everything with a
+ * uid is answered 200 with a well-formed AdmissionReview, malformed requests as denials.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { reviewText, serializeOutcome, type Endpoint, type ReviewOutcome } from '../../admission/review.js'
+import type { Logger } from '../../log.js'
+import { isRecord } from '../../objects/unstructured.js'
+import { allowOnly, type ErrorBody } from '../http-errors.js'
+import { bypassReason, logDecision } from '../log.js'
+import type { ServerMetrics } from '../metrics.js'
+import type { PolicyProvider } from '../policy-source.js'
+import type { StateSource } from '../state-source.js'
+
+export interface AdmissionPluginOptions {
+  readonly policy: PolicyProvider
+  readonly state: StateSource
+  readonly metrics: ServerMetrics
+  readonly logger: Logger
+  readonly bodyLimit: number
+}
+
+const ENDPOINTS: readonly Endpoint[] = ['validate', 'mutate']
+
+/** When review() itself fails (a bug): deny, fail closed, say where to look; the details go to the log. */
+function internalErrorAnswer(text: string): string | undefined {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  const request = isRecord(body) ? body.request : undefined
+  const uid = isRecord(request) ? request.uid : undefined
+  if (typeof uid !== 'string' || uid === '') return undefined
+  const apiVersion = isRecord(body) && body.apiVersion === 'admission.k8s.io/v1beta1' ? 'admission.k8s.io/v1beta1' : 'admission.k8s.io/v1'
+  const status = { metadata: {}, status: 'Failure', message: 'upgrade-guard could not judge this request (internal error, see the webhook logs); denied to fail closed', reason: 'InternalError', code: 500 }
+  return `${JSON.stringify({ apiVersion, kind: 'AdmissionReview', response: { uid, allowed: false, status } })}\n`
+}
+
+export async function admissionPlugin(app: FastifyInstance, options: AdmissionPluginOptions): Promise<void> {
+  const { metrics, logger } = options
+  const log = logger.child({ component: 'admission' })
+
+  // Only JSON, taken as text: reviewText() parses it, exactly as the CLI does.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body))
+
+  const handle = (endpoint: Endpoint) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const started = process.hrtime.bigint()
+    const text = typeof request.body === 'string' ? request.body : ''
+    const reject = (message: string): FastifyReply => {
+      metrics.observeRejected(endpoint, 400)
+      log.info({ endpoint, status: 400, bytes: text.length }, `rejected: ${message.slice(0, 200)}`)
+      return reply.code(400).type('application/json; charset=utf-8').send({ error: message } satisfies ErrorBody)
+    }
+    if (text.trim() === '') return reject('empty body: send an admission.k8s.io/v1 AdmissionReview as application/json')
+
+    const policy = options.policy.current()
+    let outcome: ReviewOutcome
+    let bytes: string
+    try {
+      outcome = reviewText(text, endpoint, { policy, view: options.state.view() })
+      if (outcome.kind === 'error') return reject(outcome.message)
+      bytes = serializeOutcome(outcome)
+    } catch (e) {
+      log.error({ endpoint, err: e }, 'review failed')
+      const answer = internalErrorAnswer(text)
+      if (answer === undefined) {
+        metrics.observeRejected(endpoint, 500)
+        return reply.code(500).type('application/json; charset=utf-8').send({ error: 'internal error (see the webhook logs)' } satisfies ErrorBody)
+      }
+      return reply.code(200).type('application/json; charset=utf-8').send(answer)
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9
+    metrics.observeDecision(endpoint, outcome, seconds)
+    logDecision(log, { endpoint, outcome, latencyMs: seconds * 1000, reason: () => bypassReason(text, policy) })
+    return reply.code(200).type('application/json; charset=utf-8').send(bytes)
+  }
+
+  for (const endpoint of ENDPOINTS) {
+    app.post(`/${endpoint}`, handle(endpoint))
+    allowOnly(app, `/${endpoint}`, ['POST'])
+  }
+}

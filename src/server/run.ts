@@ -1,0 +1,150 @@
+/**
+ * @module server/run
+ * Starts everything `upgrade-guard serve` runs: the policy (watched), the certificate (generated
+ * or watched files), the state source (watched files or live caches), the HTTPS webhook and the
+ * plain-HTTP metrics server, and stops them in order. The CLI maps flags onto RunOptions and
+ * signals onto `shutdown()`.
+ */
+import type { AddressInfo } from 'node:net'
+import { UpgradeGuardError } from '../errors.js'
+import type { Logger } from '../log.js'
+import { buildMetricsServer, buildServer, type GuardServer, type ServerLimits } from './build-server.js'
+import { generateCertificates, staticTls, startFileTls, writePem, type TlsSource } from './certificates.js'
+import { ServerMetrics } from './metrics.js'
+import type { Lifecycle } from './plugins/health.js'
+import { errorLine, startPolicySource, type PolicySource } from './policy-source.js'
+import { startFileStateSource, startLiveStateSource, type StateSource } from './state-source.js'
+
+export type StateChoice = { readonly kind: 'files'; readonly paths: readonly string[] } | { readonly kind: 'live'; readonly kubeconfig?: string }
+
+export type TlsChoice =
+  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
+  | { readonly kind: 'self-signed'; readonly sans: readonly string[]; readonly caOut?: string }
+
+export interface RunOptions {
+  readonly host: string
+  readonly port: number
+  /** 0: no separate metrics server (GET /metrics stays on the HTTPS port). */
+  readonly metricsPort: number
+  readonly policyFile: string
+  readonly state: StateChoice
+  readonly tls: TlsChoice
+  readonly logger: Logger
+  /** Poll period of the file watchers (policy, state files, certificate). */
+  readonly pollIntervalMs?: number
+  readonly limits?: Partial<ServerLimits>
+  /** Stay up, not ready, this long after SIGTERM before closing (endpoint removal lag). */
+  readonly shutdownDelayMs?: number
+  /** Give in-flight requests this long, then cut what is left. */
+  readonly shutdownTimeoutMs?: number
+}
+
+export interface RunningServer {
+  readonly app: GuardServer
+  readonly metricsApp: GuardServer | undefined
+  readonly port: number
+  readonly metricsPort: number | undefined
+  readonly policy: PolicySource
+  readonly state: StateSource
+  readonly tls: TlsSource
+  readonly metrics: ServerMetrics
+  readonly lifecycle: Lifecycle
+  /** Not ready, `Connection: close`, wait the delay, stop accepting, finish in-flight, stop sources. True when nothing had to be cut. */
+  shutdown(reason: string): Promise<boolean>
+}
+
+async function listen(app: GuardServer, host: string, port: number, what: string): Promise<number> {
+  try {
+    await app.listen({ host, port })
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new UpgradeGuardError('UG_ERR_USAGE', `cannot listen on ${host}:${port} (${what}): ${code ?? errorLine(e)}`, { cause: e })
+  }
+  return (app.server.address() as AddressInfo).port
+}
+
+async function startTls(choice: TlsChoice, logger: Logger, metrics: ServerMetrics, intervalMs: number | undefined): Promise<TlsSource> {
+  if (choice.kind === 'files') {
+    return startFileTls({ certFile: choice.certFile, keyFile: choice.keyFile, logger, onReload: (ok) => metrics.observeReload('certificate', ok), ...(intervalMs !== undefined ? { intervalMs } : {}) })
+  }
+  const generated = await generateCertificates(choice.sans)
+  if (choice.caOut !== undefined) writePem(choice.caOut, generated.caCert)
+  const tls = staticTls(generated, `self-signed for ${choice.sans.join(', ')}`)
+  logger.info({ sans: choice.sans, caOut: choice.caOut ?? null, expires: new Date(tls.info().validTo).toISOString() }, 'generated a CA and a serving certificate')
+  return tls
+}
+
+export async function runServer(options: RunOptions): Promise<RunningServer> {
+  const { logger } = options
+  const intervalMs = options.pollIntervalMs
+  const every = intervalMs !== undefined ? { intervalMs } : {}
+  const metrics = new ServerMetrics()
+  const lifecycle: Lifecycle = { draining: false }
+  const cleanups: Array<() => unknown> = []
+  const cleanup = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined)
+  }
+
+  try {
+    const policy = startPolicySource({ file: options.policyFile, logger, onReload: (ok) => metrics.observeReload('policy', ok), ...every })
+    cleanups.push(() => policy.close())
+    const tls = await startTls(options.tls, logger, metrics, intervalMs)
+    cleanups.push(() => tls.close())
+
+    let state: StateSource
+    if (options.state.kind === 'files') {
+      const files = startFileStateSource({ paths: options.state.paths, catalog: () => policy.current().catalog, logger, onReload: (ok) => metrics.observeReload('state', ok), ...every })
+      policy.onChange((next, previous) => {
+        if (next.catalog.namespace !== previous.catalog.namespace || next.catalog.name !== previous.catalog.name) void files.reload()
+      })
+      state = files
+    } else {
+      state = await startLiveStateSource({ policy, logger, ...(options.state.kubeconfig !== undefined ? { kubeconfig: options.state.kubeconfig } : {}) })
+    }
+    cleanups.push(() => state.close())
+
+    const app = await buildServer({ policy, state, tls, metrics, logger, lifecycle, ...(options.limits !== undefined ? { limits: options.limits } : {}) })
+    cleanups.push(() => app.close())
+    const port = await listen(app, options.host, options.port, 'webhook')
+
+    let metricsApp: GuardServer | undefined
+    let metricsPort: number | undefined
+    if (options.metricsPort !== 0) {
+      metricsApp = await buildMetricsServer({ metrics, policy, state, tls, lifecycle, logger })
+      cleanups.push(() => metricsApp?.close())
+      metricsPort = await listen(metricsApp, options.host, options.metricsPort, 'metrics')
+    }
+    logger.info({ host: options.host, port, metricsPort: metricsPort ?? null, state: state.description, policy: policy.description, certificate: tls.description }, 'upgrade-guard webhook listening')
+
+    let stopping: Promise<boolean> | undefined
+    const shutdown = (reason: string): Promise<boolean> => {
+      stopping ??= (async () => {
+        lifecycle.draining = true
+        const delay = options.shutdownDelayMs ?? 0
+        logger.info({ reason, delayMs: delay }, 'shutting down: not ready any more, finishing in-flight requests')
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay))
+        let isClean = true
+        const timeoutMs = options.shutdownTimeoutMs ?? 25_000
+        const force = setTimeout(() => {
+          isClean = false
+          logger.warn({ timeoutMs }, 'shutdown timeout: closing the connections still open')
+          app.server.closeAllConnections()
+          metricsApp?.server.closeAllConnections()
+        }, timeoutMs)
+        force.unref()
+        await Promise.all([app.close(), metricsApp?.close()])
+        clearTimeout(force)
+        await state.close()
+        policy.close()
+        tls.close()
+        logger.info({ clean: isClean }, 'stopped')
+        return isClean
+      })()
+      return stopping
+    }
+    return { app, metricsApp, port, metricsPort, policy, state, tls, metrics, lifecycle, shutdown }
+  } catch (e) {
+    await cleanup()
+    throw e
+  }
+}
