@@ -3,13 +3,14 @@
  * `validate --kubeconfig`: read the live state once (list only, no watch) for CI jobs that can
  * reach a cluster.
  */
-import { KubeConfig } from '@kubernetes/client-node'
 import { UpgradeGuardError } from '../errors.js'
 import type { Policy } from '../policy/types.js'
-import { listClusterState } from '../state/informer-view.js'
 import type { MemoryView } from '../state/memory-view.js'
 
 export async function loadLiveStateOnce(kubeconfig: string, policy: Policy): Promise<MemoryView> {
+  // Loaded on demand: the client library is large, and most CLI runs read files.
+  const { KubeConfig } = await import('@kubernetes/client-node')
+  const { listClusterState } = await import('../state/informer-view.js')
   const kubeConfig = new KubeConfig()
   try {
     kubeConfig.loadFromFile(kubeconfig)

@@ -14,7 +14,7 @@ import { UpgradeGuardError } from '../errors.js'
 import { createLogger, LOG_LEVELS } from '../log.js'
 import { DEFAULT_POLICY_FILE } from '../policy/load.js'
 import { DEFAULT_SANS } from '../server/certificates.js'
-import { runServer, type RunningServer, type StateChoice, type TlsChoice } from '../server/run.js'
+import type { RunningServer, StateChoice, TlsChoice } from '../server/run.js'
 
 interface ServeFlags {
   readonly host: string
@@ -136,6 +136,8 @@ export function registerServe(program: Command): void {
       const tls = tlsChoice(flags)
       const logger = createLogger({ level: flags.logLevel })
       const requestTimeoutMs = Math.max(100, Math.round(flags.requestTimeout * 1000))
+      // Loaded on demand: review/validate/plan start without fastify and the TLS stack.
+      const { runServer } = await import('../server/run.js')
       const running = await runServer({
         host: flags.host,
         port: flags.port,
