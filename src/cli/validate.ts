@@ -5,12 +5,9 @@
  * applied first (as the API server would), then the SAME engine decides; an accepted change
  * updates the view for the next object.
  */
-import { applyPatch, mutate } from '../admission/patch.js'
-import { evaluate } from '../engine/evaluate.js'
+import { dryRunApply } from '../dry-run/apply.js'
 import type { Decision, UserInfo } from '../engine/decision.js'
-import { guardedKindOf } from '../objects/capi.js'
-import { isCatalogObject } from '../objects/catalog.js'
-import { getString, isRecord } from '../objects/unstructured.js'
+import { getString } from '../objects/unstructured.js'
 import type { Policy } from '../policy/types.js'
 import type { Violation } from '../rules/types.js'
 import type { ManifestEntry } from '../state/manifests.js'
@@ -42,40 +39,13 @@ export function fieldToPath(field: string): string[] {
   return out
 }
 
-function storedOf(view: MemoryView, obj: Readonly<Record<string, unknown>>, policy: Policy): unknown {
-  const namespace = getString(obj, ['metadata', 'namespace']) ?? ''
-  const name = getString(obj, ['metadata', 'name']) ?? ''
-  const kind = guardedKindOf(obj)
-  if (kind === 'KubeadmControlPlane') return view.controlPlane(namespace, name)?.raw
-  if (kind === 'MachineDeployment') return view.machineDeployment(namespace, name)?.raw
-  if (isCatalogObject(obj, policy.catalog)) {
-    const catalog = view.catalog()
-    return catalog === undefined ? undefined : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: catalog.namespace, name: catalog.name }, data: Object.fromEntries(catalog.entries) }
-  }
-  if (obj.kind === 'Cluster') return view.cluster(namespace, name)?.raw
-  return undefined
-}
-
-/** Status is the API server's, never the client's: keep the stored one on UPDATE. */
-function withStoredStatus(next: Readonly<Record<string, unknown>>, stored: unknown): Readonly<Record<string, unknown>> {
-  if (!isRecord(stored)) return next
-  const { status: _ignored, ...rest } = next
-  return stored.status === undefined ? rest : { ...rest, status: stored.status }
-}
-
 export function runValidate(entries: readonly ManifestEntry[], view: MemoryView, policy: Policy, user: UserInfo): ValidateReport {
   const items: ValidateItem[] = []
   let denied = 0
   let warnings = 0
   for (const entry of entries) {
-    const stored = storedOf(view, entry.object, policy)
-    const operation = stored === undefined ? 'CREATE' : 'UPDATE'
-    const proposed = withStoredStatus(entry.object, stored)
-    const mutation = mutate({ operation, object: proposed }, policy)
-    const object = mutation.patch.length > 0 ? applyPatch(proposed, mutation.patch) : proposed
-    const decision = evaluate({ operation, object, oldObject: stored ?? null, userInfo: user, namespace: getString(object, ['metadata', 'namespace']) ?? '', name: getString(object, ['metadata', 'name']) ?? '' }, view, policy)
-    if (decision.allowed) view.upsert(object)
-    else denied++
+    const { operation, decision } = dryRunApply(view, entry.object, policy, user)
+    if (!decision.allowed) denied++
     warnings += decision.warnings.length
     items.push({
       file: entry.file,

@@ -32,3 +32,8 @@ export function readCatalog(obj: unknown): Catalog {
     entries: new Map(Object.entries(getStringMap(obj, ['data']))),
   }
 }
+
+/** The catalog as the ConfigMap it was read from (name, namespace, data). */
+export function catalogToObject(catalog: Catalog): Readonly<Record<string, unknown>> {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: catalog.namespace, name: catalog.name }, data: Object.fromEntries(catalog.entries) }
+}

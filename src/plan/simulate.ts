@@ -6,12 +6,10 @@
  * version waited for). The planner refuses a plan that would be denied anywhere, so a printed plan
  * is one the webhook allows step by step.
  */
-import { applyPatch, mutate } from '../admission/patch.js'
+import { dryRunApply } from '../dry-run/apply.js'
 import type { UserInfo } from '../engine/decision.js'
-import { evaluate } from '../engine/evaluate.js'
-import { guardedKindOf } from '../objects/capi.js'
-import { isCatalogObject } from '../objects/catalog.js'
-import { getString, isRecord, type Unstructured } from '../objects/unstructured.js'
+import { catalogToObject } from '../objects/catalog.js'
+import { isRecord, type Unstructured } from '../objects/unstructured.js'
 import type { Policy } from '../policy/types.js'
 import type { Violation } from '../rules/types.js'
 import type { ClusterView } from '../state/cluster-view.js'
@@ -19,9 +17,7 @@ import { MemoryView } from '../state/memory-view.js'
 import type { PlanStep, Rollout } from './types.js'
 
 /** The catalog as the ConfigMap it was read from (name, namespace, data). */
-export function catalogObject(catalog: { readonly namespace: string; readonly name: string; readonly entries: ReadonlyMap<string, string> }): Unstructured {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: catalog.namespace, name: catalog.name }, data: Object.fromEntries(catalog.entries) }
-}
+export const catalogObject = catalogToObject
 
 /** A fresh MemoryView holding the catalog and one cluster's objects (all a plan touches). */
 export function copyClusterState(view: ClusterView, policy: Policy, namespace: string, cluster: string): MemoryView {
@@ -48,21 +44,6 @@ export function substitute<T>(value: T, replacements: ReadonlyMap<string, string
   return walk(value) as T
 }
 
-/** The stored object a step's object updates (status included), from the view. */
-export function storedObject(view: MemoryView, obj: Unstructured, policy: Policy): Unstructured | undefined {
-  const namespace = getString(obj, ['metadata', 'namespace']) ?? ''
-  const name = getString(obj, ['metadata', 'name']) ?? ''
-  const kind = guardedKindOf(obj)
-  if (kind === 'KubeadmControlPlane') return view.controlPlane(namespace, name)?.raw
-  if (kind === 'MachineDeployment') return view.machineDeployment(namespace, name)?.raw
-  if (isCatalogObject(obj, policy.catalog)) {
-    const catalog = view.catalog()
-    return catalog === undefined ? undefined : catalogObject(catalog)
-  }
-  if (obj.kind === 'Cluster') return view.cluster(namespace, name)?.raw
-  return undefined
-}
-
 /** A wait step's effect: each control plane now runs the version waited for on every machine. */
 export function completeRollouts(view: MemoryView, rollouts: readonly Rollout[]): void {
   for (const r of rollouts) {
@@ -87,20 +68,8 @@ export interface StepDenial {
 export function replay(steps: readonly PlanStep[], view: MemoryView, policy: Policy, user: UserInfo, replacements: ReadonlyMap<string, string> = new Map()): StepDenial | undefined {
   for (const step of steps) {
     for (const raw of step.objects) {
-      const obj = substitute(raw, replacements)
-      const stored = storedObject(view, obj, policy)
-      const operation = stored === undefined ? 'CREATE' : 'UPDATE'
-      const { status: _client, ...rest } = obj
-      const proposed: Unstructured = stored?.status === undefined ? rest : { ...rest, status: stored.status }
-      const mutation = mutate({ operation, object: proposed }, policy)
-      const object = mutation.patch.length > 0 ? applyPatch(proposed, mutation.patch) : proposed
-      const decision = evaluate(
-        { operation, object, oldObject: stored ?? null, userInfo: user, namespace: getString(object, ['metadata', 'namespace']) ?? '', name: getString(object, ['metadata', 'name']) ?? '' },
-        view,
-        policy,
-      )
+      const { object, decision } = dryRunApply(view, substitute(raw, replacements), policy, user)
       if (!decision.allowed) return { step, object, denied: decision.denied }
-      view.upsert(object)
     }
     completeRollouts(view, step.waitFor)
   }

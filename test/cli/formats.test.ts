@@ -4,39 +4,21 @@
  * counts, GitHub annotations name the line of the offending field, and all of them escape what
  * their format needs escaped. Plus the escaping helpers as units.
  */
-import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Ajv } from 'ajv'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { afterAll, describe, expect, it } from 'vitest'
+import { ROOT, runCli, type Run } from '../helpers/cli.js'
 import { escapeData, escapeProperty } from '../../src/cli/formats/github.js'
 import { escapeXmlAttr, escapeXmlText } from '../../src/cli/formats/junit.js'
 import reportSchema from '../../src/cli/formats/report-schema.json' with { type: 'json' }
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const CLI = join(ROOT, 'dist/cli/main.js')
 const CHANGES = 'examples/changes'
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
 
-function run(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const run = (args: readonly string[]) => runCli(args)
 
 const validate = (files: readonly string[], format: string): Promise<Run> => run(['validate', '--state', 'examples/state', '-o', format, '-f', ...files])
 

@@ -5,13 +5,12 @@
  * printed plan through `validate`, in order, from the state it starts from (completing each
  * control-plane rollout at its wait step), is allowed at every step.
  */
-import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Ajv } from 'ajv'
 import { afterAll, describe, expect, it } from 'vitest'
+import { ROOT, runCli, type Run } from '../helpers/cli.js'
 import { parse, stringify } from 'yaml'
 import { runValidate } from '../../src/cli/validate.js'
 import { isRecord } from '../../src/objects/unstructured.js'
@@ -21,28 +20,14 @@ import { parseManifests } from '../../src/state/manifests.js'
 import type { MemoryView } from '../../src/state/memory-view.js'
 import planSchema from '../../src/plan/plan-schema.json' with { type: 'json' }
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const CLI = join(ROOT, 'dist/cli/main.js')
 const STATE = join(ROOT, 'examples/state')
 const CLUSTER = 'cpaas-system/bm-workload'
 const NS = 'cpaas-system'
 const KCP = 'bm-workload-control-plane'
 
 type Obj = Record<string, any> // test data, read back from YAML/JSON
-type Run = { code: number | null; stdout: string; stderr: string }
 
-/** Spawns the CLI without blocking, so tests run concurrently. */
-function run(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const run = (args: readonly string[]) => runCli(args)
 
 const tmp = mkdtempSync(join(tmpdir(), 'ug-plan-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))

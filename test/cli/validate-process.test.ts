@@ -3,36 +3,17 @@
  * examples/changes against examples/state (a table: file | policy | expected), and the exit codes
  * 0 / 1 / 2, with usage and input errors as one line naming file and field, never a stack trace.
  */
-import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { ROOT, runCli } from '../helpers/cli.js'
 import { stringify } from 'yaml'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const CLI = join(ROOT, 'dist/cli/main.js')
 const CHANGES = 'examples/changes'
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
 
-/** Spawns the CLI without blocking, so table rows run concurrently. */
-function run(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const run = (args: readonly string[]) => runCli(args)
 
 const tmp = mkdtempSync(join(tmpdir(), 'ug-validate-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
