@@ -59,10 +59,10 @@ export interface SkewAllowance {
 export function allowedSkew(cluster: ClusterInfo | undefined, policy: Policy): SkewAllowance {
   const { default: base, maximum, optInAnnotation } = policy.skew
   const raw = cluster?.annotations[optInAnnotation]
-  if (raw === undefined) return { allowed: base, source: `policy default (${base})` }
+  if (raw === undefined) return { allowed: base, source: 'policy default' }
   const asked = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN
-  if (Number.isNaN(asked)) return { allowed: base, source: `policy default (${base}; Cluster annotation ${optInAnnotation}=${JSON.stringify(raw)} is not a number)` }
-  if (asked > maximum) return { allowed: maximum, source: `policy maximum (${maximum}; Cluster asks for ${asked})` }
+  if (Number.isNaN(asked)) return { allowed: base, source: `policy default; Cluster annotation ${optInAnnotation}=${JSON.stringify(raw)} is not a number` }
+  if (asked > maximum) return { allowed: maximum, source: `policy maximum; the Cluster asks for ${asked}` }
   return { allowed: Math.max(asked, base), source: `Cluster annotation ${optInAnnotation}="${raw}"` }
 }
 

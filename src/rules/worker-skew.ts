@@ -57,7 +57,7 @@ function checkControlPlane(ctx: RuleContext, kcp: GuardedObject): Violation[] {
   if (late.length === 0) return []
   const floor = `v${parsed.version.major}.${parsed.version.minor - skew.allowed}`
   return [
-    forbidden(field, 'worker-skew', `upgrading to ${parsed.version.raw} would leave MachineDeployments more than ${skew.allowed} minor(s) behind (${skew.source}): ${listNames(late)}`, `upgrade those MachineDeployments to ${floor} or newer first${optInHint(ctx, kcp.clusterName)}`, kcp.version),
+    forbidden(field, 'worker-skew', `upgrading to ${parsed.version.raw} would leave MachineDeployments more than ${skew.allowed} minor${skew.allowed === 1 ? '' : 's'} behind (allowed skew ${skew.allowed}: ${skew.source}): ${listNames(late)}`, `upgrade those MachineDeployments to ${floor} or newer first${optInHint(ctx, kcp.clusterName)}`, kcp.version),
   ]
 }
 

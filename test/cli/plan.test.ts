@@ -189,7 +189,7 @@ describe('plan: shapes of safe upgrades', { timeout: 120_000 }, () => {
     expect(validatePlan(json), JSON.stringify(validatePlan.errors)).toBe(true)
     expect(json.hops).toEqual(['v1.33.7-10', 'v1.34.5-3']) // newest v1.33 key (revision-aware), exact target last
     expect(json.workerOrder).toBe('interleaved')
-    expect(json.skew).toEqual({ allowed: 1, source: 'policy default (1)' })
+    expect(json.skew).toEqual({ allowed: 1, source: 'policy default' })
     expect(kinds(json)).toEqual(['check', 'control-plane', 'wait', 'workers', 'workers', 'wait', 'control-plane', 'wait', 'workers', 'workers', 'wait', 'verify'])
     expect((json.steps as Obj[]).map((s) => s.number)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
     expect(stepsOf(json, 'workers').map((s) => s.objects[0].spec.template.spec.version)).toEqual(['v1.33.7-10', 'v1.33.7-10', 'v1.34.5-3', 'v1.34.5-3'])

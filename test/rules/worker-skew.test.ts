@@ -79,7 +79,7 @@ describe('messages and hints', () => {
     expect(x).toMatchObject({ rule: RULE, field: 'spec.version', type: 'Forbidden', value: 'v1.34.5-3' })
     expect(x?.message).toContain('bm-workload-gpu (v1.32.7)')
     expect(x?.message).toContain('bm-workload-workers (v1.32.8)')
-    expect(x?.message).toContain('more than 1 minor(s) behind')
+    expect(x?.message).toContain('more than 1 minor behind (allowed skew 1: policy default)')
     expect(x?.hint).toContain('upgrade those MachineDeployments to v1.33 or newer first')
     expect(x?.hint).toContain(`kubectl annotate cluster bm-workload ${SKEW_ANNOTATION}=2`)
   })
@@ -88,7 +88,7 @@ describe('messages and hints', () => {
     const v = view([cluster({ annotations: optIn('3') }), kcp({ version: 'v1.34.5-3', statusVersion: 'v1.34.5-3' })])
     const [x] = check(workerSkew, { next: md({ version: 'v1.31.0' }), view: v })
     expect(x?.message).toContain('v1.31.0 is 3 minors behind the control plane cpaas-system/bm-workload-control-plane (v1.34.5-3)')
-    expect(x?.message).toContain('policy maximum (2; Cluster asks for 3)')
+    expect(x?.message).toContain('allowed skew is 2 (policy maximum; the Cluster asks for 3)')
     expect(x?.hint).toContain('set spec.template.spec.version to v1.32.x or newer')
   })
 
