@@ -105,10 +105,57 @@ export function callersOf(file: string, name: string, depth = 4, top = 8): strin
   return lines.join('\n')
 }
 
+interface Frame {
+  readonly functionName: string
+  readonly url: string
+}
+
+/** Where a sample's CPU went, by what the request handling was doing (first match wins). */
+const CATEGORIES: readonly { readonly name: string; readonly test: (stack: readonly Frame[], leaf: Frame) => boolean }[] = [
+  { name: 'GC', test: (_s, leaf) => leaf.functionName === '(garbage collector)' },
+  { name: 'logging: logDecision -> pino (child logger, serialize, sync write)', test: (s) => s.some((c) => /\/(pino|sonic-boom)\//.test(c.url) || c.url.endsWith('dist/server/log.js')) },
+  { name: 'metrics: observeDecision -> prom-client', test: (s) => s.some((c) => c.url.includes('/prom-client/') || c.url.endsWith('dist/server/metrics.js')) },
+  { name: 'decision: review() (envelope check, evaluate, rules, response)', test: (s) => s.some((c) => c.url.endsWith('dist/admission/review.js') && c.functionName === 'review') },
+  { name: 'serializeOutcome (JSON.stringify of the answer)', test: (s) => s.some((c) => c.url.endsWith('dist/admission/review.js') && c.functionName === 'serializeOutcome') },
+  { name: 'JSON.parse of the body (reviewText)', test: (s) => s.some((c) => c.url.endsWith('dist/admission/review.js') && c.functionName === 'reviewText') },
+  { name: 'socket/TLS write (native)', test: (_s, leaf) => ['writeUtf8String', 'writev', 'writeBuffer', 'writeLatin1String'].includes(leaf.functionName) },
+  { name: 'baseline handler (JSON.parse, answer)', test: (s) => s.some((c) => c.url.endsWith('dist/bench/baseline-server.js')) },
+  { name: 'fastify (routing, hooks, content-type parser, reply)', test: (s) => s.some((c) => /\/(fastify|find-my-way|avvio|@fastify|fast-json-stringify|secure-json-parse|toad-cache)\//.test(c.url)) },
+  { name: 'node http/tls/stream internals and other', test: () => true },
+]
+
+/** Shares of busy (non-idle) CPU per category. */
+export function breakdown(file: string): { readonly busyMs: number; readonly shares: readonly { readonly name: string; readonly share: number }[] } {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const time = new Map<number, number>()
+  profile.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+  const totals = new Map<string, number>()
+  let busy = 0
+  for (const [id, t] of time) {
+    const stack: Frame[] = []
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const n = byId.get(cur)
+      if (n !== undefined) stack.push(n.callFrame)
+    }
+    const leaf = stack[0]
+    if (leaf === undefined || ['(idle)', '(program)', '(root)'].includes(leaf.functionName)) continue
+    busy += t
+    const category = CATEGORIES.find((c) => c.test(stack, leaf))?.name ?? 'other'
+    totals.set(category, (totals.get(category) ?? 0) + t)
+  }
+  return { busyMs: busy / 1000, shares: [...totals.entries()].map(([name, t]) => ({ name, share: t / busy })).sort((a, b) => b.share - a.share) }
+}
+
 export function formatHotSpots(file: string, top = 15): string {
   const { self, own, sampledMs } = hotSpots(file)
   const pct = (x: number): string => `${(x * 100).toFixed(1).padStart(5)}%`
-  const lines = [`profile ${file} (${sampledMs.toFixed(0)} ms sampled)`, '  self time:']
+  const parts = breakdown(file)
+  const lines = [`profile ${file} (${sampledMs.toFixed(0)} ms sampled, ${parts.busyMs.toFixed(0)} ms busy)`, '  busy CPU by activity:']
+  for (const c of parts.shares) lines.push(`    ${pct(c.share)}  ${c.name}`)
+  lines.push('  self time:')
   for (const s of self.slice(0, top)) lines.push(`    ${pct(s.selfShare)} self ${pct(s.totalShare)} total  ${s.name}  ${s.where}`)
   lines.push('  upgrade-guard functions by inclusive time:')
   for (const s of own.slice(0, top)) lines.push(`    ${pct(s.totalShare)} total ${pct(s.selfShare)} self  ${s.name}  ${s.where}`)

@@ -15,12 +15,17 @@
  *    in-process review() calls over that view (p50/p99).
  * 3. `upgrade-guard validate` over 1,000 proposed objects against the big state (issue 6: < 2 s).
  *
- * Everything listens on 127.0.0.1 only. Options: --seconds N (per load phase, default 10),
- * --warmup N (default 3), --connections N (default 10), --rounds N (baseline/webhook pairs,
- * default 1), --profile (run the webhook under --cpu-prof and print its hot spots),
- * --keep (keep the temporary folder), --out FILE (results JSON, default .run/bench/results.json),
- * --node-options "FLAGS" (extra Node flags for the webhook processes, for experiments),
- * --compare-only (section 1 only).
+ * Everything listens on 127.0.0.1 only. Options:
+ *   --seconds N        per measured load phase (default 10), after --warmup N seconds (default 3)
+ *   --connections N    keep-alive connections (default 10)
+ *   --rounds N         baseline/webhook pairs, interleaved (default 3; throughput on this
+ *                      machine varies ±15% from run to run, medians are reported)
+ *   --profile          run baseline and webhook under --cpu-prof and print their hot spots
+ *   --keep             keep the temporary folder (logs, profiles, generated state)
+ *   --out FILE         results JSON (default .run/bench/results.json)
+ *   --compare-only     section 1 only
+ *   --node-options="FLAGS", --webhook-args="FLAGS"  extra Node / `serve` flags for the webhook
+ *                      processes (experiments, e.g. --webhook-args="--log-level warn")
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -43,11 +48,12 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'node-options': { type: 'string', default: '' },
     'compare-only': { type: 'boolean', default: false },
+    'webhook-args': { type: 'string', default: '' },
     out: { type: 'string', default: join(ROOT, '.run/bench/results.json') },
   },
 })
@@ -57,6 +63,8 @@ const CONNECTIONS = Number(flags.connections)
 const ROUNDS = Number(flags.rounds)
 /** Extra Node flags for the webhook processes only (experiments, e.g. --max-semi-space-size=2). */
 const WEBHOOK_NODE_OPTIONS = flags['node-options'].split(/\s+/).filter((o) => o !== '')
+/** Extra `serve` flags (experiments, e.g. --log-level warn). */
+const WEBHOOK_ARGS = flags['webhook-args'].split(/\s+/).filter((o) => o !== '')
 
 const say = (line = ''): void => void process.stdout.write(`${line}\n`)
 const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : 'n/a')
@@ -166,9 +174,10 @@ async function writeTls(dir: string): Promise<Tls> {
   return { ...files, caPem: generated.caCert }
 }
 
-async function startBaseline(tls: Tls, dir: string): Promise<{ child: Child; port: number }> {
+async function startBaseline(tls: Tls, dir: string, profileDir?: string): Promise<{ child: Child; port: number }> {
   const port = await freePort()
-  const child = spawnNode(['dist/bench/baseline-server.js', '--cert', tls.cert, '--key', tls.key, '--port', String(port)], join(dir, 'baseline.log'))
+  const nodeOptions = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]
+  const child = spawnNode(['dist/bench/baseline-server.js', '--cert', tls.cert, '--key', tls.key, '--port', String(port)], join(dir, 'baseline.log'), nodeOptions)
   await waitUntil('baseline', async () => (await postReview(port, '{"request":{"uid":"probe"}}', tls.caPem)).status === 200, child, 20_000)
   return { child, port }
 }
@@ -183,7 +192,7 @@ interface Webhook {
 async function startWebhook(tls: Tls, dir: string, state: string, name: string, profileDir?: string): Promise<Webhook> {
   const port = await freePort()
   const metricsPort = await freePort()
-  const args = ['dist/cli/main.js', 'serve', '--tls-cert', tls.cert, '--tls-key', tls.key, '--state', state, '--policy', 'policies/default.yaml', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort)]
+  const args = ['dist/cli/main.js', 'serve', '--tls-cert', tls.cert, '--tls-key', tls.key, '--state', state, '--policy', 'policies/default.yaml', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), ...WEBHOOK_ARGS]
   const nodeOptions = [...WEBHOOK_NODE_OPTIONS, ...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir])]
   const child = spawnNode(args, join(dir, `${name}.log`), nodeOptions)
   const readyMs = await waitUntil(name, async () => (await getText(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200, child, 120_000)
@@ -247,6 +256,7 @@ async function main(): Promise<void> {
   say('TLS: one EC P-256 certificate from the generator `serve --self-signed` uses, served by both; verified against its CA once per server (preflight); autocannon itself connects with rejectUnauthorized: false (it always does)')
   say(`work dir: ${dir}`)
   if (WEBHOOK_NODE_OPTIONS.length > 0) say(`webhook Node flags: ${WEBHOOK_NODE_OPTIONS.join(' ')}`)
+  if (WEBHOOK_ARGS.length > 0) say(`extra serve flags: ${WEBHOOK_ARGS.join(' ')}`)
   const load = loadavg()
   say(`load average at start: ${load.map((x) => x.toFixed(2)).join(' ')} (1/5/15 min); other processes' CPU is shown per phase — figures taken while other processes are busy are not comparable`)
 
@@ -265,8 +275,10 @@ async function main(): Promise<void> {
     say('1. baseline vs webhook (embedded default policy, examples/state)')
     const rounds: { baseline: Phase; webhook: Phase; server: ServerSide; webhookMemory: Memory; baselineMemory: Memory }[] = []
     const profileDir = join(dir, 'profile')
+    const baselineProfileDir = join(dir, 'profile-baseline')
+    if (flags.profile) mkdirSync(baselineProfileDir, { recursive: true })
     for (let r = 0; r < ROUNDS; r++) {
-      const baseline = await startBaseline(tls, dir)
+      const baseline = await startBaseline(tls, dir, flags.profile && r === 0 ? baselineProfileDir : undefined)
       children.push(baseline.child)
       await preflight(baseline.port, bodies, tls.caPem, true)
       const b = await measure(baseline.child.pid, baseline.port, texts)
@@ -296,8 +308,10 @@ async function main(): Promise<void> {
     const serverP99 = Math.max(...rounds.map((r) => r.server.p99Ms))
     results.comparison = { rounds, ratio, serverP99Ms: serverP99 }
     if (flags.profile) {
-      const summary = profileSummary(profileDir)
-      if (summary !== undefined) say(summary)
+      for (const [name, d] of [['baseline', baselineProfileDir], ['webhook', profileDir]] as const) {
+        const summary = profileSummary(d)
+        if (summary !== undefined) say(`${name} ${summary}`)
+      }
     }
 
     if (flags['compare-only']) {
@@ -369,28 +383,33 @@ async function main(): Promise<void> {
     results.validate = { files: proposed.files, seconds: v.seconds, exit: v.status, summary, stateLoadSeconds: stateOnly.seconds, smallStateSeconds: small.seconds }
 
     // Summary ------------------------------------------------------------------------------
-    const r0 = rounds[0]
     const rss = loadedMemory.rssMiB
+    const med = (pick: (r: (typeof rounds)[number]) => number): number => median(rounds.map(pick))
+    const range = (pick: (r: (typeof rounds)[number]) => number, fmt: (n: number) => string): string =>
+      rounds.length > 1 ? ` (${fmt(Math.min(...rounds.map(pick)))}–${fmt(Math.max(...rounds.map(pick)))})` : ''
+    const errorsOf = (l: LoadResult): number => l.errors + l.non2xx + l.timeouts
+    const of = rounds.length > 1 ? `median of ${rounds.length} rounds (range)` : '1 round'
     say()
-    say('summary')
+    say(`summary (${of} where it says so)`)
     say('| measure | figure | target |')
     say('|---|---|---|')
-    if (r0 !== undefined) {
-      for (const [i, r] of rounds.entries()) {
-        const tag = rounds.length > 1 ? ` #${i + 1}` : ''
-        say(`| baseline${tag}: req/s, p50 / p99, errors | ${f1(r.baseline.load.requestsPerSecond)} req/s, ${f3(r.baseline.load.p50Ms)} / ${f3(r.baseline.load.p99Ms)} ms, ${r.baseline.load.errors + r.baseline.load.non2xx + r.baseline.load.timeouts} | |`)
-        say(`| webhook${tag}: req/s, p50 / p99, errors | ${f1(r.webhook.load.requestsPerSecond)} req/s, ${f3(r.webhook.load.p50Ms)} / ${f3(r.webhook.load.p99Ms)} ms, ${r.webhook.load.errors + r.webhook.load.non2xx + r.webhook.load.timeouts} | |`)
-      }
-      say(`| ratio webhook / baseline req/s${rounds.length > 1 ? ' (median)' : ''} | ${f3(ratio)} | ≥ ${TARGETS.ratio}: ${mark(ratio >= TARGETS.ratio)} |`)
-      say(`| server CPU per request, baseline / webhook${rounds.length > 1 ? ' (median)' : ''} | ${f1(median(rounds.map((r) => cpuPerRequestUs(r.baseline))))} / ${f1(median(rounds.map((r) => cpuPerRequestUs(r.webhook))))} µs | |`)
-      say(`| server-side decision p99 (/metrics), examples/state | ${f3(serverP99)} ms | ≤ ${TARGETS.serverP99Ms} ms: ${mark(serverP99 <= TARGETS.serverP99Ms)} |`)
+    for (const who of ['baseline', 'webhook'] as const) {
+      const rps = (r: (typeof rounds)[number]): number => r[who].load.requestsPerSecond
+      say(`| ${who}: req/s, ${of} | ${f1(med(rps))}${range(rps, (n) => n.toFixed(0))} | |`)
+      say(`| ${who}: latency p50 / p99 (client side, medians) | ${f3(med((r) => r[who].load.p50Ms))} / ${f3(med((r) => r[who].load.p99Ms))} ms | |`)
+      say(`| ${who}: errors / non-2xx / timeouts (all rounds) | ${rounds.reduce((n, r) => n + errorsOf(r[who].load), 0)} | |`)
     }
-    say(`| server-side decision p99 (/metrics), big state | ${f3(bigServer.p99Ms)} ms | ≤ ${TARGETS.serverP99Ms} ms: ${mark(bigServer.p99Ms <= TARGETS.serverP99Ms)} |`)
-    say(`| webhook RSS, big state from YAML files, after load (peak) | ${f1(rss)} MiB (${f1(loadedMemory.peakMiB)} MiB) | ≤ ${TARGETS.rssMiB} MiB: ${mark(rss <= TARGETS.rssMiB)} |`)
-    say(`| probe RSS, big state from JSON lists (informer path) | ${f1(p.rssMiB)} MiB | ≤ ${TARGETS.rssMiB} MiB: ${mark(p.rssMiB <= TARGETS.rssMiB)} |`)
-    say(`| in-process review() over big state, p50 / p99 (10k) | ${f3(p.decision.p50Us / 1000)} / ${f3(p.decision.p99Us / 1000)} ms | |`)
-    say(`| webhook start-up with big state (YAML) | ${f1(bigWebhook.readyMs / 1000)} s | |`)
-    say(`| validate, 1,000 objects, big state (state load alone) | ${f2(v.seconds)} s (${f2(stateOnly.seconds)} s) | < ${TARGETS.validateSeconds} s: ${mark(v.seconds < TARGETS.validateSeconds)} |`)
+    const ratioOf = (r: (typeof rounds)[number]): number => r.webhook.load.requestsPerSecond / r.baseline.load.requestsPerSecond
+    say(`| ratio webhook / baseline req/s, ${of} | ${f3(ratio)}${range(ratioOf, f2)} | ≥ ${TARGETS.ratio}: ${mark(ratio >= TARGETS.ratio)} |`)
+    say(`| server CPU per request, baseline / webhook (medians) | ${f1(med((r) => cpuPerRequestUs(r.baseline)))} / ${f1(med((r) => cpuPerRequestUs(r.webhook)))} µs | |`)
+    say(`| server-side decision time p99 (/metrics), examples/state, worst round | ${f3(serverP99)} ms | ≤ ${TARGETS.serverP99Ms} ms: ${mark(serverP99 <= TARGETS.serverP99Ms)} |`)
+    say(`| server-side decision time p99 (/metrics), big state | ${f3(bigServer.p99Ms)} ms | ≤ ${TARGETS.serverP99Ms} ms: ${mark(bigServer.p99Ms <= TARGETS.serverP99Ms)} |`)
+    say(`| in-process review() over the big state, p50 / p99 (${p.decisions} calls) | ${f3(p.decision.p50Us / 1000)} / ${f3(p.decision.p99Us / 1000)} ms | |`)
+    say(`| RSS: webhook, big state from YAML files, ready / after load (peak) | ${f1(idleMemory.rssMiB)} / ${f1(rss)} MiB (${f1(loadedMemory.peakMiB)} MiB) | ≤ ${TARGETS.rssMiB} MiB: ${mark(rss <= TARGETS.rssMiB)} |`)
+    say(`| RSS: probe process, big state from JSON lists (${f1(p.rssBeforeMiB)} MiB before filling) | ${f1(p.rssMiB)} MiB | ≤ ${TARGETS.rssMiB} MiB: ${mark(p.rssMiB <= TARGETS.rssMiB)} |`)
+    say(`| RSS after load, examples/state: webhook / bare baseline (medians) | ${f1(med((r) => r.webhookMemory.rssMiB))} / ${f1(med((r) => r.baselineMemory.rssMiB))} MiB | |`)
+    say(`| webhook start-up to ready, big state (YAML) | ${f1(bigWebhook.readyMs / 1000)} s | |`)
+    say(`| validate, 1,000 objects, big state (of which state load) | ${f2(v.seconds)} s (${f2(stateOnly.seconds)} s) | < ${TARGETS.validateSeconds} s: ${mark(v.seconds < TARGETS.validateSeconds)} |`)
     say(`| validate, 1,000 objects, examples/state | ${f2(small.seconds)} s | < ${TARGETS.validateSeconds} s: ${mark(small.seconds < TARGETS.validateSeconds)} |`)
     if (noisy.length > 0) say(`\nWARNING: other processes were busy during: ${noisy.join('; ')}. Throughput and latency figures of those phases are not comparable; rerun on a quiet machine.`)
     results.noisyPhases = noisy
@@ -406,4 +425,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main()
+try {
+  await main()
+} catch (e) {
+  process.stderr.write(`\nbench failed: ${e instanceof Error ? e.message : String(e)}\n`)
+  process.exitCode = 1
+}

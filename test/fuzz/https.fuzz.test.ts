@@ -33,7 +33,9 @@ import { loadFileView } from '../../src/state/file-view.js'
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/state', import.meta.url))
 const seed = process.env.FUZZ_SEED === undefined ? {} : { seed: Number(process.env.FUZZ_SEED) }
-const params = (numRuns: number): fc.Parameters<unknown> => ({ numRuns, ...seed })
+/** Each request must be answered within 10 s; a busy machine makes fewer runs, never a timed-out test. */
+const params = (numRuns: number): fc.Parameters<unknown> => ({ numRuns, ...seed, plugins: [fc.timeout(10_000), fc.interruptAfterTimeLimit(40_000)] })
+const LIMIT_MS = 90_000
 
 let app: GuardServer
 let port: number
@@ -105,7 +107,7 @@ describe('the webhook over HTTPS under fuzzing', () => {
       }),
       params(300),
     )
-  })
+  }, LIMIT_MS)
 
   it('noise on denied requests stays denied over the wire', async () => {
     const bases = deniedBases()
@@ -121,7 +123,7 @@ describe('the webhook over HTTPS under fuzzing', () => {
       }),
       params(150),
     )
-  })
+  }, LIMIT_MS)
 
   it('raw bytes: truncated JSON, garbage, other content types get a JSON 4xx, never a 5xx', async () => {
     const rawBody = fc.oneof(
@@ -144,7 +146,7 @@ describe('the webhook over HTTPS under fuzzing', () => {
       }),
       params(150),
     )
-  })
+  }, LIMIT_MS)
 
   it('is still healthy afterwards and Object.prototype is clean', async () => {
     const health = await new Promise<number>((resolve, reject) => {

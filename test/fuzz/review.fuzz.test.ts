@@ -27,7 +27,9 @@ import { MemoryView } from '../../src/state/memory-view.js'
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/state', import.meta.url))
 const seed = process.env.FUZZ_SEED === undefined ? {} : { seed: Number(process.env.FUZZ_SEED) }
-const params = (numRuns: number): fc.Parameters<unknown> => ({ numRuns, ...seed })
+/** A busy machine (other suites run in parallel) makes fewer runs, never a timed-out test. */
+const params = (numRuns: number): fc.Parameters<unknown> => ({ numRuns, ...seed, plugins: [fc.interruptAfterTimeLimit(20_000)] })
+const LIMIT_MS = 60_000
 
 let deps: ReviewDeps
 let unavailable: ReviewDeps
@@ -50,7 +52,7 @@ describe('review() under fuzzing', () => {
       }),
       params(1500),
     )
-  })
+  }, LIMIT_MS)
 
   it('mutated reviews (wrong types, missing fields, huge strings, odd versions, unicode, __proto__ keys)', () => {
     fc.assert(
@@ -60,7 +62,7 @@ describe('review() under fuzzing', () => {
       }),
       params(2000),
     )
-  })
+  }, LIMIT_MS)
 
   it('odd envelopes: 400 without a uid, else a well-formed answer', () => {
     fc.assert(
@@ -70,7 +72,7 @@ describe('review() under fuzzing', () => {
       }),
       params(800),
     )
-  })
+  }, LIMIT_MS)
 
   it('with the state view unavailable (fail closed), mutated reviews still get a well-formed answer', () => {
     fc.assert(
@@ -80,7 +82,7 @@ describe('review() under fuzzing', () => {
       }),
       params(500),
     )
-  })
+  }, LIMIT_MS)
 
   describe('noise never turns a denial into an allow', () => {
     for (const base of deniedBases()) {
@@ -94,7 +96,7 @@ describe('review() under fuzzing', () => {
           }),
           params(250),
         )
-      })
+      }, LIMIT_MS)
     }
   })
 
