@@ -18,7 +18,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 
 export interface LoggerOptions {
   readonly level?: string
-  /** Where the lines go; stdout (synchronously) when not given. */
+  /** Where the lines go; stdout (asynchronously, flushed at exit) when not given. */
   readonly destination?: DestinationStream
 }
 
@@ -37,7 +37,33 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     // Belt and braces: the code never logs these, but a stray object must not leak them.
     redact: { paths: ['req.headers.authorization', 'headers.authorization', 'token', '*.token', 'object', 'oldObject'], censor: '[redacted]' },
   }
-  return options.destination === undefined ? pino(settings, pino.destination({ dest: 1, sync: true })) : pino(settings, options.destination)
+  if (options.destination !== undefined) return pino(settings, options.destination)
+  // Asynchronous writes keep the admission path off a blocking write(2) per decision (it was a
+  // fifth of the webhook's CPU under load); no minLength, so a quiet server still logs at once.
+  // What is still queued is written synchronously when the process exits.
+  const stdout = pino.destination({ dest: 1, sync: false })
+  process.once('exit', () => {
+    try {
+      stdout.flushSync()
+    } catch {
+      // nothing left to do: the process is going away
+    }
+  })
+  const logger = pino(settings, stdout)
+  plainStreams.set(logger, stdout)
+  return logger
+}
+
+const plainStreams = new WeakMap<Logger, { write(text: string): unknown }>()
+
+/**
+ * Writes plain text (not a log line) to the logger's own stream, so it lands after the log lines
+ * queued before it; to stdout when the logger writes elsewhere.
+ */
+export function writePlain(logger: Logger, text: string): void {
+  const stream = plainStreams.get(logger)
+  if (stream === undefined) process.stdout.write(text)
+  else stream.write(text)
 }
 
 /** A logger that drops everything (tests, embedding). */

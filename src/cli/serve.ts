@@ -11,7 +11,7 @@ import { relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Option, type Command } from 'commander'
 import { UpgradeGuardError } from '../errors.js'
-import { createLogger, LOG_LEVELS } from '../log.js'
+import { createLogger, LOG_LEVELS, writePlain } from '../log.js'
 import { DEFAULT_POLICY_FILE } from '../policy/load.js'
 import { DEFAULT_SANS } from '../server/certificates.js'
 import type { RunningServer, StateChoice, TlsChoice } from '../server/run.js'
@@ -162,6 +162,7 @@ export function registerServe(program: Command): void {
       }
       process.once('SIGTERM', stop)
       process.once('SIGINT', stop)
-      process.stdout.write(readyText(running, flags.host, tls))
+      // Through the log stream, after the queued log lines: the curl line is the last thing shown.
+      writePlain(logger, readyText(running, flags.host, tls))
     })
 }

@@ -39,11 +39,13 @@ export interface DecisionLogInput {
 export function logDecision(logger: Logger, input: DecisionLogInput): void {
   const { endpoint, outcome, latencyMs } = input
   const r = outcome.request
-  const log = logger.child({ uid: r.uid, kind: r.kind, namespace: r.namespace, name: r.name })
+  // Bindings inline rather than a child logger per request: same line, less work per decision.
+  const bindings = { uid: r.uid, kind: r.kind, namespace: r.namespace, name: r.name }
   const ids = ruleIds(outcome)
   const decision = outcome.decision
-  log.info(
+  logger.info(
     {
+      ...bindings,
       endpoint,
       operation: r.operation,
       ...(r.subResource !== undefined ? { subResource: r.subResource } : {}),
@@ -64,7 +66,7 @@ export function logDecision(logger: Logger, input: DecisionLogInput): void {
   if (ids.bypassed.length > 0) {
     const reason = input.reason?.()
     for (const rule of ids.bypassed) {
-      log.child({ rule }).warn({ user: r.username, reason: reason ?? null, dryRun: r.dryRun }, `bypass honoured: ${rule} skipped for ${r.username}`)
+      logger.warn({ ...bindings, rule, user: r.username, reason: reason ?? null, dryRun: r.dryRun }, `bypass honoured: ${rule} skipped for ${r.username}`)
     }
   }
 }

@@ -4,7 +4,7 @@
  * lists). The CLI and the webhook's embedded default use it; the webhook re-reads on change.
  */
 import type { CatalogRef } from '../objects/catalog.js'
-import { readManifests } from './manifests.js'
+import { readStateObjects } from './manifests.js'
 import { MemoryView } from './memory-view.js'
 
 export interface FileViewResult {
@@ -15,7 +15,7 @@ export interface FileViewResult {
 
 /** Reads the files and returns a fresh view; throws UpgradeGuardError naming file and document. */
 export function loadFileView(paths: readonly string[], catalog: CatalogRef): FileViewResult {
-  const entries = readManifests(paths)
+  const entries = readStateObjects(paths)
   const view = new MemoryView(catalog)
   let ignored = 0
   for (const entry of entries) if (view.upsert(entry.object) === undefined) ignored++

@@ -97,7 +97,8 @@ export class MemoryView implements ClusterView {
   }
 
   /** Adds or replaces an object; returns what it was taken as, or undefined if not tracked. */
-  upsert(obj: unknown): ObjectKind | undefined {
+  upsert(input: unknown): ObjectKind | undefined {
+    const obj = slim(input)
     if (isCatalogObject(obj, this.catalogRef)) {
       this.catalogValue = readCatalog(obj)
       return 'Catalog'
@@ -172,6 +173,24 @@ export class MemoryView implements ClusterView {
       if (existing.clusterName !== undefined) removeFrom(this.mdsByCluster, key(namespace, existing.clusterName), k)
     }
   }
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
+
+/**
+ * Drops what no rule reads and what makes a live object several times its size: managedFields
+ * and kubectl's last-applied copy of the whole object. Thousands of KCPs and MDs then fit in a
+ * small heap.
+ */
+function slim(obj: unknown): unknown {
+  if (!isRecord(obj) || !isRecord(obj.metadata)) return obj
+  const { managedFields, ...metadata } = obj.metadata
+  const annotations = isRecord(metadata.annotations) ? metadata.annotations : undefined
+  const hasLastApplied = annotations !== undefined && Object.hasOwn(annotations, LAST_APPLIED)
+  if (managedFields === undefined && !hasLastApplied) return obj
+  if (!hasLastApplied) return { ...obj, metadata }
+  const { [LAST_APPLIED]: _copy, ...rest } = annotations
+  return { ...obj, metadata: { ...metadata, annotations: rest } }
 }
 
 function addTo(index: Map<string, Set<string>>, k: string, value: string): void {
