@@ -99,11 +99,16 @@ export interface MutationRequest {
   readonly operation: Operation
   readonly subResource?: string
   readonly object: unknown
+  /** The stored object on UPDATE. */
+  readonly oldObject?: unknown
 }
 
 export function mutate(req: MutationRequest, policy: Policy): Mutation {
   if (!policy.mutation.enabled || req.subResource !== undefined) return NONE
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return NONE
+  // Ratcheting for the mutation too: an UPDATE that leaves spec alone (CAPI's controllers adding a
+  // finalizer or a label) is never turned into a spec change that validation could then deny.
+  if (req.operation === 'UPDATE' && isRecord(req.oldObject) && isRecord(req.object) && jsonEqual(req.oldObject.spec, req.object.spec)) return NONE
   const read = readGuarded(req.object)
   if (!read.ok) return NONE
   const g = read.object

@@ -69,14 +69,15 @@ export function buildProgram(): Command {
     .option('--kubeconfig <file>', 'read the state once from a cluster instead (list only)')
     .option('--policy <file>', 'policy file', DEFAULT_POLICY_FILE)
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
+    .option('-n, --namespace <namespace>', 'namespace of objects that name none, as kubectl apply -n', 'default')
     .option('--user <name>', 'user the changes are judged as (bypass rights)', 'upgrade-guard-cli')
     .option('--group <name...>', 'groups of that user', [])
-    .action(async (opts: { filename: string[]; state?: string; kubeconfig?: string; policy: string; output: OutputFormat; user: string; group: string[] }) => {
+    .action(async (opts: { filename: string[]; state?: string; kubeconfig?: string; policy: string; output: OutputFormat; namespace: string; user: string; group: string[] }) => {
       const policy = loadPolicy(opts.policy)
       if (opts.state !== undefined && opts.kubeconfig !== undefined) throw new UpgradeGuardError('UG_ERR_USAGE', '--state and --kubeconfig are alternatives: give one')
       const view = opts.kubeconfig !== undefined ? await loadLiveStateOnce(opts.kubeconfig, policy) : stateFrom(opts.state, policy)
       const entries = readManifests(opts.filename, 'UG_ERR_INPUT')
-      const report = runValidate(entries, view, policy, { username: opts.user, groups: opts.group })
+      const report = runValidate(entries, view, policy, { username: opts.user, groups: opts.group }, opts.namespace)
       process.stdout.write(formatReport(report, opts.output))
       process.exitCode = report.denied > 0 ? EXIT_DENIED : EXIT_OK
     })

@@ -7,7 +7,7 @@
  */
 import { dryRunApply } from '../dry-run/apply.js'
 import type { Decision, UserInfo } from '../engine/decision.js'
-import { getString } from '../objects/unstructured.js'
+import { getString, isRecord } from '../objects/unstructured.js'
 import type { Policy } from '../policy/types.js'
 import type { Violation } from '../rules/types.js'
 import type { ManifestEntry } from '../state/manifests.js'
@@ -39,12 +39,20 @@ export function fieldToPath(field: string): string[] {
   return out
 }
 
-export function runValidate(entries: readonly ManifestEntry[], view: MemoryView, policy: Policy, user: UserInfo): ValidateReport {
+/** The kinds upgrade-guard judges are all namespaced: kubectl puts a namespace-less one in -n. */
+function inNamespace(obj: Readonly<Record<string, unknown>>, namespace: string): Readonly<Record<string, unknown>> {
+  if (getString(obj, ['metadata', 'namespace']) !== undefined) return obj
+  const metadata = isRecord(obj.metadata) ? obj.metadata : {}
+  return { ...obj, metadata: { ...metadata, namespace } }
+}
+
+export function runValidate(entries: readonly ManifestEntry[], view: MemoryView, policy: Policy, user: UserInfo, defaultNamespace = 'default'): ValidateReport {
   const items: ValidateItem[] = []
   let denied = 0
   let warnings = 0
   for (const entry of entries) {
-    const { operation, decision } = dryRunApply(view, entry.object, policy, user)
+    const object = inNamespace(entry.object, defaultNamespace)
+    const { operation, decision } = dryRunApply(view, object, policy, user)
     if (!decision.allowed) denied++
     warnings += decision.warnings.length
     items.push({
@@ -52,7 +60,7 @@ export function runValidate(entries: readonly ManifestEntry[], view: MemoryView,
       doc: entry.doc,
       line: entry.line,
       kind: String(entry.object.kind),
-      namespace: getString(entry.object, ['metadata', 'namespace']) ?? '',
+      namespace: getString(object, ['metadata', 'namespace']) ?? '',
       name: getString(entry.object, ['metadata', 'name']) ?? '',
       operation: decision.skipped === undefined || decision.skipped === 'not-bare-metal' ? operation : decision.skipped === 'not-guarded' ? 'SKIP' : operation,
       decision,

@@ -43,7 +43,7 @@ export function dryRunApply(view: MemoryView, proposedObject: Unstructured, poli
   // Status is the API server's, never the client's.
   const { status: _client, ...rest } = proposedObject
   const proposed: Unstructured = stored?.status === undefined ? rest : { ...rest, status: stored.status }
-  const mutation = mutate({ operation, object: proposed }, policy)
+  const mutation = mutate({ operation, object: proposed, oldObject: stored }, policy)
   const object = mutation.patch.length > 0 ? applyPatch(proposed, mutation.patch) : proposed
   const decision = evaluate(
     { operation, object, oldObject: stored ?? null, userInfo: user, namespace: getString(object, ['metadata', 'namespace']) ?? '', name: getString(object, ['metadata', 'name']) ?? '' },

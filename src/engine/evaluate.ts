@@ -5,7 +5,7 @@
  * call it; neither re-implements a rule.
  */
 import { jsonEqual } from '../objects/unstructured.js'
-import type { Policy } from '../policy/types.js'
+import type { Policy, RuleAction } from '../policy/types.js'
 import { notFound } from '../rules/field-path.js'
 import { RULES } from '../rules/index.js'
 import type { RuleContext, RuleDefinition, Target, Violation } from '../rules/types.js'
@@ -30,11 +30,25 @@ function unavailableViolation(rule: RuleDefinition, ctx: RuleContext): Violation
   return [notFound('(state)', rule.id, undefined, `cannot check: the cluster-state view is unavailable (${reason})`, 'retry when upgrade-guard is ready; an admin may set state.onUnavailable: allow to fail open')]
 }
 
+/** The action a finding gets: bypass and request problems always deny; advisory ones at most warn. */
+function actionOf(v: Violation, policy: Policy): RuleAction {
+  if (v.rule === 'bypass' || v.rule === 'request') return 'deny'
+  const action = policy.rules[v.rule]
+  return action === 'deny' && v.advisory === true ? 'warn' : action
+}
+
 export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy): Decision {
   const resolved = resolveTarget(req, view, policy)
   if (resolved.kind === 'skip') return emptyDecision(resolved.reason, resolved.ref)
   if (resolved.kind === 'reject') {
-    return { ...emptyDecision(undefined, resolved.ref), allowed: false, denied: [resolved.violation] }
+    // A request upgrade-guard cannot judge (unreadable object, a /scale it cannot look up):
+    // denied, unless the rule it was for is relaxed by the policy.
+    const decision = emptyDecision(undefined, resolved.ref)
+    const v = resolved.violation
+    const action = actionOf(v, policy)
+    if (action === 'deny') return { ...decision, allowed: false, denied: [v] }
+    if (action === 'warn') return { ...decision, warnings: [v] }
+    return action === 'audit' ? { ...decision, audited: [v] } : decision
   }
   const ctx: RuleContext = { operation: req.operation, target: resolved.target, view, policy }
   const kind = targetKind(resolved.target)
@@ -51,7 +65,8 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
   }
 
   const bypass = readBypass(resolved.annotated, resolved.previous, req.userInfo, policy)
-  const needed = new Set(found.map((v) => v.rule))
+  // A bypass is "used" only for findings it would turn from a denial into an allow.
+  const needed = new Set(found.filter((v) => actionOf(v, policy) === 'deny').map((v) => v.rule))
   const problems = bypass === undefined ? [] : bypassProblems(bypass, needed, req.userInfo, policy)
   const honoured: ReadonlySet<string> = bypass !== undefined && bypass.authorised && problems.length === 0 ? bypass.rules : new Set<string>()
 
@@ -64,10 +79,14 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
       bypassed.push(v)
       continue
     }
-    const action = v.rule === 'bypass' || v.rule === 'request' ? 'deny' : policy.rules[v.rule]
-    if (action === 'audit') audited.push(v)
-    else if (action === 'warn' || v.advisory === true) warnings.push(v)
-    else if (action === 'deny') denied.push(v)
+    const action = actionOf(v, policy)
+    if (action === 'deny') denied.push(v)
+    else if (action === 'warn') warnings.push(v)
+    else if (action === 'audit') audited.push(v)
   }
-  return { allowed: denied.length === 0, denied, warnings, audited, bypassed, target: resolved.ref, evaluated }
+  // One report for one bad value: drop the copies of a finding whose owner rule's denial stands.
+  const standing = new Set(denied.map((v) => `${v.rule} ${v.field}`))
+  const isCopy = (v: Violation): boolean => v.duplicateOf !== undefined && standing.has(`${v.duplicateOf} ${v.field}`)
+  const finalDenied = denied.filter((v) => !isCopy(v))
+  return { allowed: finalDenied.length === 0, denied: finalDenied, warnings: warnings.filter((v) => !isCopy(v)), audited: audited.filter((v) => !isCopy(v)), bypassed, target: resolved.ref, evaluated }
 }

@@ -67,13 +67,23 @@ export function resolveTarget(req: EngineRequest, view: ClusterView, policy: Pol
   const next = read(req.object)
   const old = read(req.oldObject)
   for (const r of [next, old]) if (r !== undefined && 'rule' in r) return { kind: 'reject', violation: r, ref }
-  const nextObj = next as GuardedObject | undefined
-  const oldObj = old as GuardedObject | undefined
+  const nextObj = withClusterName(next as GuardedObject | undefined, view)
+  const oldObj = withClusterName(old as GuardedObject | undefined, view)
   if (nextObj === undefined) {
     return { kind: 'reject', ref, violation: invalid('object', 'request', null, `a ${req.operation} request must carry the object`, 'send the full object in request.object') }
   }
   if (!isBareMetal(nextObj, policy) && !isBareMetal(oldObj, policy)) return { kind: 'skip', reason: 'not-bare-metal', ref }
   return { kind: 'judge', ref, target: { type: 'guarded', kind, old: oldObj, new: nextObj }, annotated: req.object, previous: req.oldObject }
+}
+
+/**
+ * A KCP carries its cluster in a label or an owner reference, but a fresh one may have neither:
+ * then the Cluster whose spec.controlPlaneRef names it says which cluster it belongs to.
+ */
+function withClusterName(obj: GuardedObject | undefined, view: ClusterView): GuardedObject | undefined {
+  if (obj === undefined || obj.clusterName !== undefined || obj.kind !== 'KubeadmControlPlane') return obj
+  const cluster = view.clusterOfControlPlane(obj.namespace, obj.name)
+  return cluster === undefined ? obj : { ...obj, clusterName: cluster.name }
 }
 
 /** `kubectl scale` of a KCP: the KCP from the view with the requested replicas. */

@@ -9,7 +9,7 @@ import { dotted } from '../objects/unstructured.js'
 import type { Catalog } from '../objects/catalog.js'
 import { compareVersions, tryParseVersion, type Version } from '../versions/version.js'
 import { guardedChange, readVersion, versionChanged } from './common.js'
-import { forbidden, notFound } from './field-path.js'
+import { forbidden, notFound, required } from './field-path.js'
 import type { RuleDefinition } from './types.js'
 
 /** Catalog keys closest to a version: same minor first (newest first), then neighbouring minors. */
@@ -39,10 +39,14 @@ export const catalogKey: RuleDefinition = {
     const change = guardedChange(ctx)
     if (change === undefined || !versionChanged(ctx)) return []
     const { next } = change
-    if (next.kind === 'MachineDeployment' && next.version === undefined) return [] // optional on an MD
     const field = dotted(next.paths.version)
+    if (next.kind === 'MachineDeployment' && next.version === undefined) {
+      // Optional for CAPI, but a bare-metal machine resolves its OS image from it: creating the
+      // pool without one, or removing it (which rolls every worker), leaves nothing to resolve.
+      return [required(field, 'catalog-key', 'bare-metal machines resolve their OS image from this version; without it the replacements fail with ImageCatalogMiss', `set ${field} to a key of ${ctx.policy.catalog.namespace}/${ctx.policy.catalog.name}`)]
+    }
     const ref = ctx.policy.catalog
-    const parsed = readVersion(next, 'catalog-key', ctx.policy)
+    const parsed = readVersion(next, 'catalog-key')
     if (!parsed.ok) return [...parsed.violations]
     const catalog = ctx.view.catalog()
     if (catalog === undefined) {

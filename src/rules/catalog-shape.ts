@@ -37,8 +37,11 @@ export const catalogShape: RuleDefinition = {
       const field = `data[${key}]`
       const version = parseVersion(key)
       if (!version.ok) {
-        const hint = version.fixed !== undefined ? `rename the key to "${version.fixed}"` : 'use a key such as "v1.34.5" or "v1.34.5-3"'
-        out.push(invalid(field, 'catalog-shape', key, `catalog key ${version.reason}`, hint))
+        out.push(
+          version.fixed !== undefined
+            ? invalid(field, 'catalog-shape', key, 'catalog key lacks the leading "v"', `rename the key to "${version.fixed}"`)
+            : invalid(field, 'catalog-shape', key, `catalog key ${version.reason}`, 'use a key such as "v1.34.5" or "v1.34.5-3"'),
+        )
       }
       const problem = imageReferenceProblem(value)
       if (problem !== undefined) out.push(invalid(field, 'catalog-shape', value, `image ${problem}`, 'set the value to an image such as "registry.example.com:11443/tkestack/baremetal-base-image:v4.3.2-1-1.34.5-3"'))

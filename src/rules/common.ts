@@ -15,20 +15,22 @@ export type VersionRead = { readonly ok: true; readonly version: Version } | { r
 
 /**
  * Reads an object's version for a rule; a bad one becomes an Invalid violation. catalog-key owns
- * the syntax ("not a catalog key; use v…"): while it denies, the other rules stay quiet about the
- * same bad string instead of repeating it; when it does not, each rule still refuses to judge a
- * version it cannot read.
+ * the syntax ("not a catalog key; use v…"): the other rules mark theirs as its duplicate, and the
+ * engine drops them when catalog-key's own denial stands — but keeps them when catalog-key was
+ * bypassed or relaxed, so no rule judges a version it cannot read as fine.
  */
-export function readVersion(obj: GuardedObject, rule: RuleId, policy: Policy): VersionRead {
+export function readVersion(obj: GuardedObject, rule: RuleId): VersionRead {
   const result = parseVersion(obj.version)
   if (result.ok) return result
-  if (rule !== 'catalog-key' && policy.rules['catalog-key'] === 'deny') return { ok: false, violations: [] }
   const field = dotted(obj.paths.version)
-  const hint = result.fixed !== undefined ? `set ${field} to "${result.fixed}"` : `set ${field} to a version such as "v1.33.7" or "v1.33.7-2"`
-  return { ok: false, violations: [invalid(field, rule, obj.version, `${describeVersionValue(obj.version)} ${result.reason}`, hint)] }
+  // `[catalog-key] spec.version: Invalid value: "1.34.5": not a catalog key: the version lacks the leading "v"; use "v1.34.5"`
+  const prefix = rule === 'catalog-key' ? 'not a catalog key: ' : ''
+  const violation =
+    result.fixed !== undefined
+      ? invalid(field, rule, obj.version, `${prefix}the version lacks the leading "v"`, `use "${result.fixed}"`)
+      : invalid(field, rule, obj.version, `${prefix}the version ${result.reason}`, `set ${field} to a version such as "v1.33.7" or "v1.33.7-2"`)
+  return { ok: false, violations: [rule === 'catalog-key' ? violation : { ...violation, duplicateOf: 'catalog-key' }] }
 }
-
-const describeVersionValue = (value: unknown): string => (typeof value === 'string' ? 'version' : 'the version')
 
 /** Whether the version field differs between old and new (UPDATE) or is being set (CREATE). */
 export function versionChanged(ctx: RuleContext): boolean {

@@ -36,7 +36,7 @@ export const controlPlaneMinorStep: RuleDefinition = {
     if (change === undefined || change.old === undefined || !versionChanged(ctx)) return []
     const { old, next } = change
     const field = dotted(next.paths.version)
-    const parsed = readVersion(next, 'control-plane-minor-step', ctx.policy)
+    const parsed = readVersion(next, 'control-plane-minor-step')
     if (!parsed.ok) return [...parsed.violations]
     const to = parsed.version
     const from = lowestRunning(old)

@@ -45,7 +45,10 @@ function checkControlPlane(kcp: GuardedObject): Violation[] {
   // (by CAPI and by this rule) until it has 3 replicas, so the operator needs both in one edit.
   const surge = checkSurge(kcp)
   const replicas = kcp.replicas === undefined ? 1 : kcp.replicas
-  if (typeof replicas === 'number' && replicas < 3) {
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas)) {
+    return [...surge, invalid('spec.replicas', 'max-surge-zero', replicas, 'must be an integer', 'set spec.replicas: 3')]
+  }
+  if (replicas < 3) {
     const hint = surge.length > 0 ? 'set spec.replicas: 3 in the same edit as maxSurge 0 (bare-metal control planes are not supported with fewer)' : 'set spec.replicas: 3 (bare-metal control planes are not supported with fewer)'
     return [...surge, forbidden('spec.replicas', 'max-surge-zero', `${replicas} replica(s) cannot roll with maxSurge 0 (CAPI needs 3 to scale in); the control plane must be scaled to 3 before it can roll on bare metal`, hint, replicas)]
   }

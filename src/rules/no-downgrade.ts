@@ -21,7 +21,7 @@ export const noDowngrade: RuleDefinition = {
     if (change === undefined || change.old === undefined || !versionChanged(ctx) || change.next.version === undefined) return []
     const before = tryParseVersion(change.old.version)
     if (before === undefined) return []
-    const parsed = readVersion(change.next, 'no-downgrade', ctx.policy)
+    const parsed = readVersion(change.next, 'no-downgrade')
     if (!parsed.ok) return [...parsed.violations]
     if (compareVersions(parsed.version, before) >= 0) return []
     const field = dotted(change.next.paths.version)

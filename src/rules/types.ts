@@ -25,6 +25,11 @@ export interface Violation {
   readonly hint: string
   /** Findings a rule only ever warns about, whatever its action (e.g. pinned tags left unchanged). */
   readonly advisory?: boolean
+  /**
+   * The same finding as this rule's on the same field (a bad version string every version rule
+   * sees): dropped when that rule's violation is denied, kept when it was bypassed or relaxed.
+   */
+  readonly duplicateOf?: CheckId
 }
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE'

@@ -26,7 +26,7 @@ function optInHint(ctx: RuleContext, clusterName: string): string {
 
 function checkWorkers(ctx: RuleContext, md: GuardedObject): Violation[] {
   const field = dotted(md.paths.version)
-  const parsed = readVersion(md, 'worker-skew', ctx.policy)
+  const parsed = readVersion(md, 'worker-skew')
   if (!parsed.ok) return [...parsed.violations]
   if (md.clusterName === undefined) return missingState(ctx, 'worker-skew', 'spec.clusterName', 'the MachineDeployment names no cluster', 'set spec.clusterName')
   const kcp = ctx.view.controlPlaneOfCluster(md.namespace, md.clusterName)
@@ -44,7 +44,7 @@ function checkWorkers(ctx: RuleContext, md: GuardedObject): Violation[] {
 
 function checkControlPlane(ctx: RuleContext, kcp: GuardedObject): Violation[] {
   const field = dotted(kcp.paths.version)
-  const parsed = readVersion(kcp, 'worker-skew', ctx.policy)
+  const parsed = readVersion(kcp, 'worker-skew')
   if (!parsed.ok) return [...parsed.violations]
   if (kcp.clusterName === undefined) {
     return missingState(ctx, 'worker-skew', 'metadata.labels[cluster.x-k8s.io/cluster-name]', 'cannot tell which Cluster owns this KubeadmControlPlane', 'set the cluster.x-k8s.io/cluster-name label')

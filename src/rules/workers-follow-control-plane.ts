@@ -22,7 +22,7 @@ export const workersFollowControlPlane: RuleDefinition = {
     if (change === undefined || !versionChanged(ctx) || change.next.version === undefined) return []
     const md = change.next
     const field = dotted(md.paths.version)
-    const parsed = readVersion(md, 'workers-follow-control-plane', ctx.policy)
+    const parsed = readVersion(md, 'workers-follow-control-plane')
     if (!parsed.ok) return [...parsed.violations]
     if (md.clusterName === undefined) return missingState(ctx, 'workers-follow-control-plane', 'spec.clusterName', 'the MachineDeployment names no cluster', 'set spec.clusterName')
     const kcp = ctx.view.controlPlaneOfCluster(md.namespace, md.clusterName)

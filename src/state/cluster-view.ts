@@ -23,6 +23,8 @@ export interface ClusterView {
   cluster(namespace: string, name: string): ClusterInfo | undefined
   controlPlane(namespace: string, name: string): GuardedObject | undefined
   machineDeployment(namespace: string, name: string): GuardedObject | undefined
+  /** The Cluster whose spec.controlPlaneRef names this KCP (a new KCP has no label or owner yet). */
+  clusterOfControlPlane(namespace: string, name: string): ClusterInfo | undefined
   /** The KCP of a cluster: via Cluster.spec.controlPlaneRef, else the cluster-name label. */
   controlPlaneOfCluster(namespace: string, clusterName: string): GuardedObject | undefined
   machineDeploymentsOfCluster(namespace: string, clusterName: string): readonly GuardedObject[]

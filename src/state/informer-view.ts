@@ -553,6 +553,10 @@ class LiveView implements InformerView {
     return this.memory.guardedObjects()
   }
 
+  clusterOfControlPlane(namespace: string, name: string): ClusterInfo | undefined {
+    return this.memory.clusterOfControlPlane(namespace, name)
+  }
+
   counts(): { readonly clusters: number; readonly controlPlanes: number; readonly machineDeployments: number; readonly catalogEntries: number } {
     return this.memory.counts()
   }

@@ -22,6 +22,8 @@ export class MemoryView implements ClusterView {
   private readonly mdsByCluster = new Map<string, Set<string>>()
   /** ns/cluster → kcp key, from the cluster-name label / owner reference */
   private readonly kcpByCluster = new Map<string, string>()
+  /** ns/kcp name → ns/cluster name, from Cluster.spec.controlPlaneRef */
+  private readonly clusterByControlPlane = new Map<string, string>()
   /** version string → keys of kind:ns/name */
   private readonly versionUsers = new Map<string, Set<string>>()
   private currentStatus: ViewStatus
@@ -45,6 +47,11 @@ export class MemoryView implements ClusterView {
 
   cluster(namespace: string, name: string): ClusterInfo | undefined {
     return this.clusters.get(key(namespace, name))
+  }
+
+  clusterOfControlPlane(namespace: string, name: string): ClusterInfo | undefined {
+    const clusterKey = this.clusterByControlPlane.get(key(namespace, name))
+    return clusterKey === undefined ? undefined : this.clusters.get(clusterKey)
   }
 
   controlPlane(namespace: string, name: string): GuardedObject | undefined {
@@ -105,7 +112,10 @@ export class MemoryView implements ClusterView {
     }
     const cluster = readCluster(obj)
     if (cluster !== undefined) {
-      this.clusters.set(key(cluster.namespace, cluster.name), cluster)
+      this.removeCluster(cluster.namespace, cluster.name)
+      const k = key(cluster.namespace, cluster.name)
+      this.clusters.set(k, cluster)
+      if (cluster.controlPlaneKind === 'KubeadmControlPlane' && cluster.controlPlaneName !== undefined) this.clusterByControlPlane.set(key(cluster.namespace, cluster.controlPlaneName), k)
       return 'Cluster'
     }
     const read = readGuarded(obj)
@@ -125,7 +135,7 @@ export class MemoryView implements ClusterView {
       return 'Catalog'
     }
     if (obj.kind === 'Cluster') {
-      this.clusters.delete(key(namespace, name))
+      this.removeCluster(namespace, name)
       return 'Cluster'
     }
     if (obj.kind === 'KubeadmControlPlane' || obj.kind === 'MachineDeployment') {
@@ -138,9 +148,22 @@ export class MemoryView implements ClusterView {
   /** Drops every object of one kind (an informer relist replaces them). */
   clear(kind?: ObjectKind): void {
     if (kind === undefined || kind === 'Catalog') this.catalogValue = undefined
-    if (kind === undefined || kind === 'Cluster') this.clusters.clear()
+    if (kind === undefined || kind === 'Cluster') {
+      this.clusters.clear()
+      this.clusterByControlPlane.clear()
+    }
     for (const k of kind === undefined || kind === 'KubeadmControlPlane' ? [...this.kcps.values()] : []) this.removeGuarded('KubeadmControlPlane', k.namespace, k.name)
     for (const m of kind === undefined || kind === 'MachineDeployment' ? [...this.mds.values()] : []) this.removeGuarded('MachineDeployment', m.namespace, m.name)
+  }
+
+  private removeCluster(namespace: string, name: string): void {
+    const k = key(namespace, name)
+    const existing = this.clusters.get(k)
+    if (existing === undefined) return
+    this.clusters.delete(k)
+    if (existing.controlPlaneName !== undefined && this.clusterByControlPlane.get(key(namespace, existing.controlPlaneName)) === k) {
+      this.clusterByControlPlane.delete(key(namespace, existing.controlPlaneName))
+    }
   }
 
   private indexGuarded(obj: GuardedObject): void {

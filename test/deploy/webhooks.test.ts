@@ -87,6 +87,12 @@ describe('common webhook settings', () => {
     }
   })
 
+  it('the mutating configuration sorts before CAPI\'s, so it defaults maxSurge before CAPI fills in 1', () => {
+    // The API server calls mutating webhook configurations in name order.
+    const name = (mutating().metadata as Obj).name as string
+    for (const capi of ['capi-mutating-webhook-configuration', 'capi-kubeadm-control-plane-mutating-webhook-configuration']) expect(name < capi).toBe(true)
+  })
+
   it('the mutating webhook is never reinvoked', () => {
     for (const webhook of mutating().webhooks as Obj[]) expect(webhook.reinvocationPolicy).toBe('Never')
   })

@@ -98,11 +98,13 @@ describe('messages and hints', () => {
     const noCatalogKey = policy({ rules: { 'catalog-key': 'off' } })
     const [v] = check(controlPlaneMinorStep, { old: kcp(), next: kcp({ version: '1.33.7-3' }), policy: noCatalogKey })
     expect(v).toMatchObject({ type: 'Invalid', value: '1.33.7-3' })
-    expect(v?.hint).toBe('set spec.version to "v1.33.7-3"')
+    expect(v?.message).toBe('the version lacks the leading "v"')
+    expect(v?.hint).toBe('use "v1.33.7-3"')
   })
 
-  it('stays quiet about a bad spelling catalog-key already denies (one report, not three)', () => {
-    expect(check(controlPlaneMinorStep, { old: kcp(), next: kcp({ version: '1.33.7-3' }) })).toEqual([])
+  it('marks a bad spelling as a copy of catalog-key\'s finding (the engine reports it once)', () => {
+    const [v] = check(controlPlaneMinorStep, { old: kcp(), next: kcp({ version: '1.33.7-3' }) })
+    expect(v?.duplicateOf).toBe('catalog-key')
   })
 })
 
