@@ -116,6 +116,15 @@ spec:
     expect(r.stdout).not.toContain(`${f}:1  `)
   })
 
+  it('objects without a namespace go to -n (default "default"), as with kubectl apply', async () => {
+    const f = write('catalog-no-ns.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: elemental-image-catalog\ndata:\n  1.34.6: registry.example.com:11443/tkestack/baremetal-base-image:v1\n')
+    const elsewhere = await run(['validate', '-f', f, '--state', 'examples/state'])
+    expect(elsewhere.code).toBe(0) // a ConfigMap of that name in "default" is not the catalog
+    const inCatalogNamespace = await run(['validate', '-n', 'cpaas-system', '-f', f, '--state', 'examples/state'])
+    expect(inCatalogNamespace.code).toBe(1)
+    expect(inCatalogNamespace.stdout).toContain('ConfigMap cpaas-system/elemental-image-catalog  catalog-shape  data[1.34.6]')
+  })
+
   it('usage error: exit 2', async () => {
     const r = await run(['validate', '--state', 'examples/state'])
     expect(r.code).toBe(2)
