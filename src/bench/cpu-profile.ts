@@ -40,12 +40,7 @@ const where = (url: string, line: number): string => {
 
 /** Self and inclusive time share per function (merged over call sites), highest self first. */
 export function hotSpots(file: string): { readonly self: HotSpot[]; readonly own: HotSpot[]; readonly sampledMs: number } {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
-  const parent = new Map<number, number>()
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
-  const selfTime = new Map<number, number>()
-  profile.samples.forEach((id, i) => selfTime.set(id, (selfTime.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+  const { byId, parent, time: selfTime } = loadProfile(file)
   const total = [...selfTime.values()].reduce((a, b) => a + b, 0)
   const keyOf = (n: ProfileNode): string => `${n.callFrame.functionName || '(anonymous)'}\u0000${where(n.callFrame.url, n.callFrame.lineNumber)}`
   const self = new Map<string, number>()
@@ -78,14 +73,20 @@ export function hotSpots(file: string): { readonly self: HotSpot[]; readonly own
   }
 }
 
-/** Who calls a function (by name): the distinct call paths into it, `depth` frames up, by time. */
-export function callersOf(file: string, name: string, depth = 4, top = 8): string {
+/** A .cpuprofile as lookups: nodes by id, each node's parent, and sampled time per node (µs). */
+function loadProfile(file: string) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const parent = new Map<number, number>()
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
   const time = new Map<number, number>()
   profile.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+  return { profile, byId, parent, time }
+}
+
+/** Who calls a function (by name): the distinct call paths into it, `depth` frames up, by time. */
+export function callersOf(file: string, name: string, depth = 4, top = 8): string {
+  const { byId, parent, time } = loadProfile(file)
   const paths = new Map<string, number>()
   let total = 0
   for (const [id, t] of time) {
@@ -126,12 +127,7 @@ const CATEGORIES: readonly { readonly name: string; readonly test: (stack: reado
 
 /** Shares of busy (non-idle) CPU per category. */
 export function breakdown(file: string): { readonly busyMs: number; readonly shares: readonly { readonly name: string; readonly share: number }[] } {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
-  const parent = new Map<number, number>()
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
-  const time = new Map<number, number>()
-  profile.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+  const { byId, parent, time } = loadProfile(file)
   const totals = new Map<string, number>()
   let busy = 0
   for (const [id, t] of time) {
