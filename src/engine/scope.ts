@@ -40,6 +40,7 @@ export function resolveTarget(req: EngineRequest, view: ClusterView, policy: Pol
   if (req.subResource === 'status') return { kind: 'skip', reason: 'status-subresource' }
   if (req.subResource === 'scale') return resolveScale(req, view, policy)
   const subject = present(req.object) ? req.object : req.oldObject
+  if (!present(subject)) return resolveBodiless(req, policy)
   const namespace = getString(subject, ['metadata', 'namespace']) ?? req.namespace ?? ''
   if (isConfigMap(subject)) {
     const isCatalog = isCatalogObject(req.object, policy.catalog) || isCatalogObject(req.oldObject, policy.catalog)
@@ -74,6 +75,18 @@ export function resolveTarget(req: EngineRequest, view: ClusterView, policy: Pol
   }
   if (!isBareMetal(nextObj, policy) && !isBareMetal(oldObj, policy)) return { kind: 'skip', reason: 'not-bare-metal', ref }
   return { kind: 'judge', ref, target: { type: 'guarded', kind, old: oldObj, new: nextObj }, annotated: req.object, previous: req.oldObject }
+}
+
+/**
+ * Neither object nor oldObject: nothing to judge. A guarded write (or any catalog request) that
+ * arrives like this is refused, never silently allowed; anything else is not ours.
+ */
+function resolveBodiless(req: EngineRequest, policy: Policy): Resolution {
+  const isGuardedWrite = (req.resource === 'kubeadmcontrolplanes' || req.resource === 'machinedeployments') && req.operation !== 'DELETE'
+  const isCatalog = req.resource === 'configmaps' && req.namespace === policy.catalog.namespace && req.name === policy.catalog.name
+  if (!isGuardedWrite && !isCatalog) return { kind: 'skip', reason: 'not-guarded' }
+  const ref: TargetRef = { kind: isCatalog ? 'ConfigMap' : (req.resource ?? ''), namespace: req.namespace ?? '', name: req.name ?? '' }
+  return { kind: 'reject', ref, violation: invalid('object', 'request', null, `a ${req.operation} request for ${req.resource ?? 'this resource'} must carry the object (and oldObject on UPDATE and DELETE)`, 'send the full objects, as the API server does') }
 }
 
 /**

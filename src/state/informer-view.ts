@@ -317,7 +317,11 @@ class TrackedWatch extends Watch {
         return
       }
       this.hooks.onEvent(phase, obj)
-      callback(phase, obj, watchObj)
+      // The view holds the objects; ListWatch only needs the resourceVersion to resume from.
+      // Handing it the objects would keep a second, unslimmed copy of every one (managedFields,
+      // last-applied) in its own cache.
+      const resourceVersion = getString(obj, ['metadata', 'resourceVersion'])
+      callback('BOOKMARK', { metadata: resourceVersion === undefined ? {} : { resourceVersion } }, watchObj)
     }
     const onDone = (err: unknown): void => {
       isFinished = true
@@ -334,7 +338,17 @@ class TrackedWatch extends Watch {
         done(err)
       }
     }
-    controller = await super.watch(path, { ...queryParams, allowWatchBookmarks: true }, onEvent, onDone)
+    try {
+      controller = await super.watch(path, { ...queryParams, allowWatchBookmarks: true }, onEvent, onDone)
+    } catch (err) {
+      // Nobody awaits a re-watch (ListWatch starts it from a done callback): a failure here, such
+      // as a credential plugin that cannot refresh a token, must fail this generation (relist
+      // after backoff), never become an unhandled rejection that ends the process.
+      onDone(err)
+      const dead = new AbortController()
+      dead.abort()
+      return dead
+    }
     if (errorEvent !== undefined) controller.abort()
     if (!isFinished && !gen.isRetired) this.hooks.onConnect()
     return controller
@@ -420,6 +434,8 @@ class Reflector {
     const wasSynced = this.health.isSynced
     this.health.listed(this.deps.now())
     const fields = { cache: this.name, objects: list.items.length, resourceVersion: list.metadata?.resourceVersion }
+    // ListWatch gets the resourceVersion only: the view already holds the (slimmed) objects.
+    const forListWatch = { ...list, items: [] }
     if (ignored > 0) this.deps.logger.warn({ cache: this.name, ignored }, 'objects of an unreadable apiVersion were left out of the view')
     if (wasSynced) {
       this.deps.logger.info(fields, 'cache relisted')
@@ -427,7 +443,7 @@ class Reflector {
       this.deps.logger.info(fields, 'cache synced')
       this.deps.onSynced()
     }
-    return list
+    return forListWatch
   }
 
   private apply(gen: Generation, phase: string, obj: unknown): void {

@@ -63,3 +63,18 @@ describe('review findings', () => {
     void CAPI_CONTROLLER
   })
 })
+
+describe('requests without objects', () => {
+  const bare = (resource: string, operation: 'CREATE' | 'UPDATE' | 'DELETE', name = 'x', namespace = 'cpaas-system') => ({ operation, resource, namespace, name, object: null, oldObject: null, userInfo: ADMIN })
+  it.each([
+    { name: 'KCP CREATE', req: bare('kubeadmcontrolplanes', 'CREATE'), allowed: false },
+    { name: 'MD UPDATE', req: bare('machinedeployments', 'UPDATE'), allowed: false },
+    { name: 'catalog DELETE', req: bare('configmaps', 'DELETE', 'elemental-image-catalog'), allowed: false },
+    { name: 'KCP DELETE (never denied)', req: bare('kubeadmcontrolplanes', 'DELETE'), allowed: true },
+    { name: 'another ConfigMap', req: bare('configmaps', 'UPDATE', 'other'), allowed: true },
+  ] as const)('$name with neither object nor oldObject', ({ req, allowed }) => {
+    const d = evaluate(req, world(), DEFAULT_POLICY)
+    expect(d.allowed).toBe(allowed)
+    if (!allowed) expect(d.denied.map((v) => v.rule)).toEqual(['request'])
+  })
+})
