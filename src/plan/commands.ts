@@ -34,13 +34,23 @@ export function waitControlPlaneCommand(namespace: string, name: string, version
 }
 
 /**
- * A MachineDeployment has no status.version: its rollout is done when every replica has the new
- * template. The counter moved between API versions (v1beta1 updatedReplicas, v1beta2
- * upToDateReplicas), so the command names the API version whose field it reads.
+ * A MachineDeployment has no status.version: its rollout is done when the controller has seen the
+ * new template (status.observedGeneration reaches metadata.generation — before that the counters
+ * still describe the OLD template and would already read "all replicas", letting a script move
+ * the control plane on while workers are a minor behind), every replica has the new template, and
+ * every replica is ready. The up-to-date counter moved between API versions (v1beta1
+ * updatedReplicas, v1beta2 upToDateReplicas), so the command names the API version it reads.
  */
 export function waitWorkersCommand(namespace: string, name: string, level: ApiLevel, replicas: number, batches: number): string {
   const field = level === 'v1beta1' ? 'updatedReplicas' : 'upToDateReplicas'
-  return `kubectl wait --for=jsonpath='{.status.${field}}'=${replicas} machinedeployments.${level}.cluster.x-k8s.io/${name} -n ${namespace} --timeout=${Math.max(1, batches) * MINUTES_PER_MACHINE}m`
+  const resource = `machinedeployments.${level}.cluster.x-k8s.io/${name}`
+  const timeout = `--timeout=${Math.max(1, batches) * MINUTES_PER_MACHINE}m`
+  const gen = `$(kubectl get ${resource} -n ${namespace} -o jsonpath='{.metadata.generation}')`
+  return [
+    `kubectl wait --for=jsonpath='{.status.observedGeneration}'=${gen} ${resource} -n ${namespace} ${timeout}`,
+    `kubectl wait --for=jsonpath='{.status.${field}}'=${replicas} ${resource} -n ${namespace} ${timeout}`,
+    `kubectl wait --for=jsonpath='{.status.readyReplicas}'=${replicas} ${resource} -n ${namespace} ${timeout}`,
+  ].join(' && ')
 }
 
 /** ACP guide, "Verification", scoped to the cluster. */

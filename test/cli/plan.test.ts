@@ -176,9 +176,13 @@ describe('plan: shapes of safe upgrades', { timeout: 120_000 }, () => {
       `kubectl -n ${NS} patch machinedeployment bm-workload-workers --type=merge -p '{"spec":{"template":{"spec":{"version":"v1.33.7-2"}}}}'`,
     ])
     // the MD wait reads the counter of each object's own API version
-    const mdWait = stepsOf(json, 'wait')[1]?.commands as string[]
+    const mdWait = (stepsOf(json, 'wait')[1]?.commands as string[]).join('\n')
     expect(mdWait).toContain(`kubectl wait --for=jsonpath='{.status.upToDateReplicas}'=2 machinedeployments.v1beta2.cluster.x-k8s.io/bm-workload-storage -n ${NS} --timeout=60m`)
     expect(mdWait).toContain(`kubectl wait --for=jsonpath='{.status.updatedReplicas}'=3 machinedeployments.v1beta1.cluster.x-k8s.io/bm-workload-workers -n ${NS} --timeout=90m`)
+    // The counters describe the old template until the controller has seen the new one: gate on
+    // observedGeneration first, and on ready replicas last.
+    expect(mdWait).toContain(`kubectl wait --for=jsonpath='{.status.observedGeneration}'=$(kubectl get machinedeployments.v1beta1.cluster.x-k8s.io/bm-workload-workers -n ${NS} -o jsonpath='{.metadata.generation}') machinedeployments.v1beta1.cluster.x-k8s.io/bm-workload-workers -n ${NS} --timeout=90m && `)
+    expect(mdWait).toContain(`kubectl wait --for=jsonpath='{.status.readyReplicas}'=3 machinedeployments.v1beta1.cluster.x-k8s.io/bm-workload-workers -n ${NS} --timeout=90m`)
     expectAt(expectAllowedThroughout(dir, json), 'v1.33.7-2')
   })
 
