@@ -62,7 +62,8 @@ export function runValidate(entries: readonly ManifestEntry[], view: MemoryView,
       kind: String(entry.object.kind),
       namespace: getString(object, ['metadata', 'namespace']) ?? '',
       name: getString(entry.object, ['metadata', 'name']) ?? '',
-      operation: decision.skipped === undefined || decision.skipped === 'not-bare-metal' ? operation : decision.skipped === 'not-guarded' ? 'SKIP' : operation,
+      // Kinds upgrade-guard does not guard are applied but not judged.
+      operation: decision.skipped === 'not-guarded' ? 'SKIP' : operation,
       decision,
       lineOf: (v) => entry.lineOf(fieldToPath(v.field)),
     })
