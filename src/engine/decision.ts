@@ -52,6 +52,8 @@ export interface Decision {
   readonly audited: readonly Violation[]
   /** Violations skipped by an authorised bypass. */
   readonly bypassed: readonly Violation[]
+  /** The reason annotation of an honoured bypass (logged with it). */
+  readonly bypassReason?: string
   readonly skipped?: SkipReason
   readonly target?: TargetRef
   /** Rule ids that ran (for logs and metrics). */

@@ -88,5 +88,15 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
   const standing = new Set(denied.map((v) => `${v.rule} ${v.field}`))
   const isCopy = (v: Violation): boolean => v.duplicateOf !== undefined && standing.has(`${v.duplicateOf} ${v.field}`)
   const finalDenied = denied.filter((v) => !isCopy(v))
-  return { allowed: finalDenied.length === 0, denied: finalDenied, warnings: warnings.filter((v) => !isCopy(v)), audited: audited.filter((v) => !isCopy(v)), bypassed, target: resolved.ref, evaluated }
+  const reason = bypassed.length > 0 ? bypass?.reason : undefined
+  return {
+    allowed: finalDenied.length === 0,
+    denied: finalDenied,
+    warnings: warnings.filter((v) => !isCopy(v)),
+    audited: audited.filter((v) => !isCopy(v)),
+    bypassed,
+    ...(reason === undefined ? {} : { bypassReason: reason }),
+    target: resolved.ref,
+    evaluated,
+  }
 }

@@ -3,6 +3,7 @@
  * The image catalog ConfigMap: data key = Kubernetes version with the leading `v`, value = the
  * OS image the bare-metal provider reprovisions a host with.
  */
+import { compareVersions, tryParseVersion, type Version } from '../versions/version.js'
 import { getString, getStringMap, isRecord } from './unstructured.js'
 
 export interface Catalog {
@@ -36,4 +37,14 @@ export function readCatalog(obj: unknown): Catalog {
 /** The catalog as the ConfigMap it was read from (name, namespace, data). */
 export function catalogToObject(catalog: Catalog): Readonly<Record<string, unknown>> {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: catalog.namespace, name: catalog.name }, data: Object.fromEntries(catalog.entries) }
+}
+
+/** The newest catalog key of a minor (revision-aware), if the catalog has one. */
+export function newestKeyOfMinor(catalog: Catalog, major: number, minor: number): Version | undefined {
+  let best: Version | undefined
+  for (const key of catalog.entries.keys()) {
+    const v = tryParseVersion(key)
+    if (v !== undefined && v.major === major && v.minor === minor && (best === undefined || compareVersions(v, best) > 0)) best = v
+  }
+  return best
 }

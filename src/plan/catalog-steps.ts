@@ -11,20 +11,10 @@
 import type { Catalog } from '../objects/catalog.js'
 import type { Policy } from '../policy/types.js'
 import { imageReferenceProblem } from '../rules/catalog-shape.js'
-import { compareVersions, tryParseVersion, type Version } from '../versions/version.js'
+import { compareVersions, tryParseVersion } from '../versions/version.js'
 import { catalogAddCommand, catalogShowCommand } from './commands.js'
 import { draft, type Draft, type Target } from './draft.js'
 import { catalogObject } from './simulate.js'
-
-/** The newest catalog key of a minor, or undefined when the catalog has none. */
-export function newestKeyOfMinor(catalog: Catalog, major: number, minor: number): Version | undefined {
-  let best: Version | undefined
-  for (const key of catalog.entries.keys()) {
-    const v = tryParseVersion(key)
-    if (v !== undefined && v.major === major && v.minor === minor && (best === undefined || compareVersions(v, best) > 0)) best = v
-  }
-  return best
-}
 
 /** `registry/repository` of the catalog's newest image, to suggest the shape of a new value. */
 export function imageRepository(catalog: Catalog): string | undefined {

@@ -9,21 +9,16 @@
  * CAPI only checks old spec.version + 2 minors; a second bump while the first rollout is still
  * running (status.version behind spec.version) would skip a minor on real machines.
  */
-import { tryParseVersion, compareVersions, minorDistance, type Version } from '../versions/version.js'
+import { tryParseVersion, compareVersions, minorDistance } from '../versions/version.js'
 import { dotted } from '../objects/unstructured.js'
 import { guardedChange, lowestRunning, readVersion, versionChanged } from './common.js'
 import { forbidden } from './field-path.js'
 import type { RuleDefinition } from './types.js'
-import type { Catalog } from '../objects/catalog.js'
+import { newestKeyOfMinor, type Catalog } from '../objects/catalog.js'
 
 /** The newest catalog key of a minor, or `vMAJOR.MINOR.x` when the catalog has none. */
 export function newestOfMinor(catalog: Catalog | undefined, major: number, minor: number): string {
-  let best: Version | undefined
-  for (const key of catalog?.entries.keys() ?? []) {
-    const v = tryParseVersion(key)
-    if (v !== undefined && v.major === major && v.minor === minor && (best === undefined || compareVersions(v, best) > 0)) best = v
-  }
-  return best?.raw ?? `v${major}.${minor}.x`
+  return (catalog === undefined ? undefined : newestKeyOfMinor(catalog, major, minor))?.raw ?? `v${major}.${minor}.x`
 }
 
 export const controlPlaneMinorStep: RuleDefinition = {

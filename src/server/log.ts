@@ -7,33 +7,16 @@
  */
 import type { Endpoint, ReviewOutcome } from '../admission/review.js'
 import type { Logger } from '../log.js'
-import { getStringMap, isRecord } from '../objects/unstructured.js'
-import type { Policy } from '../policy/types.js'
 import { decisionLabel, ruleIds } from './metrics.js'
 
 type ResponseOutcome = Extract<ReviewOutcome, { kind: 'response' }>
 
 const MAX_REASON = 512
 
-/** The bypass reason annotation of the object in the request (read only when a bypass was honoured). */
-export function bypassReason(text: string, policy: Policy): string | undefined {
-  try {
-    const body: unknown = JSON.parse(text)
-    const request = isRecord(body) ? body.request : undefined
-    const object = isRecord(request) ? request.object : undefined
-    const reason = getStringMap(object, ['metadata', 'annotations'])[policy.bypass.reasonAnnotation]
-    return reason === undefined ? undefined : reason.slice(0, MAX_REASON)
-  } catch {
-    return undefined
-  }
-}
-
 export interface DecisionLogInput {
   readonly endpoint: Endpoint
   readonly outcome: ResponseOutcome
   readonly latencyMs: number
-  /** Read lazily: only needed when a bypass was honoured. */
-  readonly reason?: () => string | undefined
 }
 
 export function logDecision(logger: Logger, input: DecisionLogInput): void {
@@ -64,7 +47,7 @@ export function logDecision(logger: Logger, input: DecisionLogInput): void {
     'admission decision',
   )
   if (ids.bypassed.length > 0) {
-    const reason = input.reason?.()
+    const reason = decision?.bypassReason?.slice(0, MAX_REASON)
     for (const rule of ids.bypassed) {
       logger.warn({ ...bindings, rule, user: r.username, reason: reason ?? null, dryRun: r.dryRun }, `bypass honoured: ${rule} skipped for ${r.username}`)
     }

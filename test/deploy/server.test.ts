@@ -11,9 +11,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { request as httpRequest } from 'node:http'
-import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../../src/bench/processes.js'
 import { parse } from 'yaml'
 import { BASE, flagValue, one, opensslAvailable, renderSelfSignedCopy, rendered, ROOT } from './deploy-helpers.js'
 import type { Obj } from './kustomize.js'
@@ -26,16 +26,6 @@ interface Reply {
   readonly body: string
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer()
-    s.on('error', fail)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => done(port))
-    })
-  })
-}
 
 function https(port: number, ca: Buffer, servername: string, method: string, path: string, body?: string): Promise<Reply> {
   return new Promise((done, fail) => {

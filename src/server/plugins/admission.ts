@@ -11,7 +11,7 @@ import { reviewText, serializeOutcome, type Endpoint, type ReviewOutcome } from 
 import type { Logger } from '../../log.js'
 import { isRecord } from '../../objects/unstructured.js'
 import { allowOnly, type ErrorBody } from '../http-errors.js'
-import { bypassReason, logDecision } from '../log.js'
+import { logDecision } from '../log.js'
 import type { ServerMetrics } from '../metrics.js'
 import type { PolicyProvider } from '../policy-source.js'
 import type { StateSource } from '../state-source.js'
@@ -78,7 +78,7 @@ export async function admissionPlugin(app: FastifyInstance, options: AdmissionPl
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     metrics.observeDecision(endpoint, outcome, seconds)
-    logDecision(log, { endpoint, outcome, latencyMs: seconds * 1000, reason: () => bypassReason(text, policy) })
+    logDecision(log, { endpoint, outcome, latencyMs: seconds * 1000 })
     return reply.code(200).type('application/json; charset=utf-8').send(bytes)
   }
 
