@@ -24,10 +24,24 @@ function isRatchetedAway(rule: RuleDefinition, ctx: RuleContext): boolean {
   return jsonEqual(rule.watches(old), rule.watches(next))
 }
 
+/** The "cannot check" findings, one per rule; merged into one per action before they are reported. */
+const unavailableFindings = new WeakSet<Violation>()
+
 function unavailableViolation(rule: RuleDefinition, ctx: RuleContext): Violation[] {
   if (ctx.policy.state.onUnavailable === 'allow') return []
   const reason = ctx.view.status().reason ?? 'not synced yet'
-  return [notFound('(state)', rule.id, undefined, `cannot check: the cluster-state view is unavailable (${reason})`, 'retry when upgrade-guard is ready; an admin may set state.onUnavailable: allow to fail open')]
+  const v = notFound('(state)', rule.id, undefined, `cannot check: the cluster-state view is unavailable (${reason})`, 'retry in a few seconds, when upgrade-guard has caught up; an admin may set state.onUnavailable: allow to fail open')
+  unavailableFindings.add(v)
+  return [v]
+}
+
+/** One "cannot check" finding naming every rule it stands for: the reason is said once, not once per rule. */
+function mergeUnavailable(vs: readonly Violation[]): Violation[] {
+  const merged = vs.filter((v) => unavailableFindings.has(v))
+  const [first] = merged
+  if (first === undefined || merged.length === 1) return [...vs]
+  const one: Violation = { ...first, message: first.message.replace(/^cannot check:/, `cannot check ${merged.map((v) => v.rule).join(', ')}:`) }
+  return vs.flatMap((v) => (v === first ? [one] : unavailableFindings.has(v) ? [] : [v]))
 }
 
 /** The action a finding gets: bypass and request problems always deny; advisory ones at most warn. */
@@ -87,13 +101,13 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
   // One report for one bad value: drop the copies of a finding whose owner rule's denial stands.
   const standing = new Set(denied.map((v) => `${v.rule} ${v.field}`))
   const isCopy = (v: Violation): boolean => v.duplicateOf !== undefined && standing.has(`${v.duplicateOf} ${v.field}`)
-  const finalDenied = denied.filter((v) => !isCopy(v))
+  const finalDenied = mergeUnavailable(denied.filter((v) => !isCopy(v)))
   const reason = bypassed.length > 0 ? bypass?.reason : undefined
   return {
     allowed: finalDenied.length === 0,
     denied: finalDenied,
-    warnings: warnings.filter((v) => !isCopy(v)),
-    audited: audited.filter((v) => !isCopy(v)),
+    warnings: mergeUnavailable(warnings.filter((v) => !isCopy(v))),
+    audited: mergeUnavailable(audited.filter((v) => !isCopy(v))),
     bypassed,
     ...(reason === undefined ? {} : { bypassReason: reason }),
     target: resolved.ref,

@@ -7,8 +7,12 @@
  * Each cache is a loop of generations: discover the served CAPI version, list (replacing the
  * cache's objects, so deletions missed during an outage go away), then watch from the list's
  * resourceVersion with bookmarks. Any failure (watch error, 410 Gone, a dropped or refused
- * connection) retires the generation and starts a new one after a capped, jittered,
- * exponential backoff. `status()` turns the caches' freshness into the view's availability.
+ * connection) retires the generation and starts a new one: at once the first time, then after a
+ * capped (≤ 5 s), jittered, exponential backoff. While the API server does not answer at all the
+ * cap is 1 s, and the first cache that gets through wakes the others, so the view is usable
+ * within about a second of the server answering again. From the moment a watch drops until the
+ * relist (or the resumed watch) the cache is *behind* and `status()` is unavailable: the rules
+ * that need state fail closed instead of deciding on a view known to be out of date.
  */
 import {
   ApisApi,
@@ -33,7 +37,7 @@ import type { Policy } from '../policy/types.js'
 import type { ClusterView, ViewStatus } from './cluster-view.js'
 import { discoverApiLevel } from './discovery.js'
 import { MemoryView, type ObjectKind } from './memory-view.js'
-import { CacheHealth, summarizeHealth } from './staleness.js'
+import { CacheHealth, summarizeHealth, type CachePhase } from './staleness.js'
 
 export type CacheName = 'catalog' | 'clusters' | 'kubeadmcontrolplanes' | 'machinedeployments'
 
@@ -79,7 +83,10 @@ export interface ViewLogger {
 
 export interface Backoff {
   readonly initialMs: number
+  /** Cap of the delay after the API server answered with an error (403, 404, …). */
   readonly maxMs: number
+  /** Cap while the API server does not answer at all (refused, reset, timed out, 5xx); default min(1000, maxMs). */
+  readonly unreachableMaxMs?: number
 }
 
 export interface InformerViewOptions {
@@ -88,7 +95,7 @@ export interface InformerViewOptions {
   readonly logger?: ViewLogger
   /** Clock for freshness (epoch ms); timers always use real time. */
   readonly now?: () => number
-  /** Relist backoff after a failure; default 500 ms doubling up to 30 s, jittered. */
+  /** Relist backoff after a failure; default: at once, then 200 ms doubling up to 5 s (1 s while unreachable), jittered. */
   readonly backoff?: Backoff
 }
 
@@ -98,6 +105,30 @@ export interface Readiness {
   readonly missing: readonly CacheName[]
 }
 
+/** One cache as /readyz and the metrics show it. */
+export interface CacheReport {
+  readonly cache: CacheName
+  readonly synced: boolean
+  /** Synced and not behind: the rules may use it. */
+  readonly fresh: boolean
+  readonly phase: CachePhase
+  /** ISO time since when the cache is behind (or unsynced); absent while fresh. */
+  readonly behindSince?: string
+  readonly lastError?: string
+  readonly lastErrorAt?: string
+  /** Watch re-establishments (relists and resumes) since this view started. */
+  readonly restarts: number
+}
+
+/** Objects read fresh from the API server (a list without resourceVersion: a consistent read from etcd). */
+export interface FreshRead {
+  /** The fresh objects of the caches read, in a view of their own (other kinds are empty). */
+  readonly view: MemoryView
+  readonly caches: readonly CacheName[]
+  /** resourceVersion of each list. */
+  readonly resourceVersions: Readonly<Partial<Record<CacheName, string>>>
+}
+
 export interface InformerView extends ClusterView {
   /** Ready once every cache has listed once; `missing` is what /readyz prints. */
   readiness(): Readiness
@@ -105,24 +136,57 @@ export interface InformerView extends ClusterView {
   ageSeconds(): number | undefined
   /** Resolves true once ready, false after timeoutMs. */
   waitForSync(timeoutMs: number): Promise<boolean>
-  /** Stops every list and watch. The view keeps its last objects; from now on they age, and past the staleness limit status() is unavailable. */
+  /** Per-cache freshness, for /readyz and the metrics. */
+  caches(): readonly CacheReport[]
+  /**
+   * Lists the named caches now, without resourceVersion (a consistent read from etcd), into a
+   * view of their own. Bounded by timeoutMs; rejects on any failure. Never touches the caches.
+   */
+  readFresh(caches: readonly CacheName[], timeoutMs: number): Promise<FreshRead>
+  /** Stops every list and watch. The view keeps its last objects but is behind (unavailable) from now on. */
   stop(): Promise<void>
 }
 
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000 }
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 200, maxMs: 5_000, unreachableMaxMs: 1_000 }
+/** A watch that ended cleanly after running at least this long is resumed at once. */
+const HEALTHY_WATCH_MS = 10_000
 /** Client-side bound on one list or discovery call. */
 const REQUEST_TIMEOUT_MS = 60_000
 const SILENT_LOGGER: ViewLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} }
 
-/** Delay before retry number `attempt` (1-based): exponential, capped, with equal jitter. */
-export function backoffDelay(attempt: number, backoff: Backoff, random: () => number = Math.random): number {
-  const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.max(0, attempt - 1))
+/**
+ * Delay before retry number `attempt` (1-based): the first retry at once (a dropped watch is
+ * usually one blip), then exponential from initialMs with equal jitter, capped at maxMs, or at
+ * unreachableMaxMs when the API server did not answer (a refused connection costs it nothing,
+ * and the sooner we notice it is back, the sooner decisions stop failing closed).
+ */
+export function backoffDelay(attempt: number, backoff: Backoff, random: () => number = Math.random, isUnreachable = false): number {
+  if (attempt <= 1) return 0
+  const cap = isUnreachable ? Math.min(backoff.unreachableMaxMs ?? 1_000, backoff.maxMs) : backoff.maxMs
+  const base = Math.min(cap, backoff.initialMs * 2 ** Math.max(0, attempt - 2))
   return Math.round(base / 2 + (random() * base) / 2)
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED'])
+
+/** True when the failure says the API server did not answer (or answered 5xx while starting), not that it refused us. */
+export function isUnreachable(err: unknown): boolean {
+  const status = err instanceof WatchStatusError ? err.status : isRecord(err) && typeof err.code === 'number' ? err.code : isRecord(err) && typeof err.statusCode === 'number' ? err.statusCode : undefined
+  if (status !== undefined) return status >= 500
+  for (let e: unknown = err, depth = 0; isRecord(e) && depth < 4; e = e.cause, depth++) {
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return true
+  }
+  return err instanceof Error && /fetch failed|socket hang up|terminated|other side closed/i.test(err.message)
 }
 
 /** A short, secret-free description of a failure (status code and server message, or the network error code). */
 export function describeError(err: unknown): string {
-  const truncate = (s: string): string => (s.length > 300 ? `${s.slice(0, 297)}...` : s)
+  // One line (a credential plugin's stderr ends in a newline), at most 300 characters.
+  const truncate = (text: string): string => {
+    const s = text.replace(/\s+/g, ' ').trim()
+    return s.length > 300 ? `${s.slice(0, 297)}...` : s
+  }
   if (err instanceof WatchStatusError) return truncate(err.message)
   if (isRecord(err) && typeof err.code === 'number' && 'body' in err) return truncate(`HTTP ${err.code}${statusMessage(err.body)}`)
   if (isRecord(err) && typeof err.statusCode === 'number') return truncate(`HTTP ${err.statusCode} ${String(err.message ?? '')}`.trim())
@@ -276,7 +340,8 @@ interface WatchHooks {
   readonly generation: Generation
   onConnect(): void
   onEvent(phase: string, obj: unknown): void
-  onDisconnect(): void
+  /** clean: the stream just ended (or timed out idle) and ListWatch resumes it from the last resourceVersion. */
+  onDisconnect(clean: boolean): void
 }
 
 /**
@@ -326,7 +391,8 @@ class TrackedWatch extends Watch {
     const onDone = (err: unknown): void => {
       isFinished = true
       if (gen.isRetired) return
-      this.hooks.onDisconnect()
+      const isClean = errorEvent === undefined && (err === null || err === undefined || (isRecord(err) && err.name === 'TimeoutError'))
+      this.hooks.onDisconnect(isClean)
       if (errorEvent !== undefined) {
         const code = isRecord(errorEvent) && typeof errorEvent.code === 'number' ? errorEvent.code : undefined
         const reason = getString(errorEvent, ['reason']) ?? 'Error'
@@ -362,23 +428,30 @@ interface ReflectorDeps {
   readonly backoff: Backoff
   readonly logger: ViewLogger
   readonly onSynced: () => void
+  /** The API server answered this cache (a list or a watch got through): wake the caches waiting to retry. */
+  readonly onReachable: (from: Reflector) => void
 }
 
 /** Keeps one cache current: generation after generation until stopped. */
 class Reflector {
   readonly health = new CacheHealth()
   readonly name: CacheName
-  private readonly spec: CacheSpec
+  readonly spec: CacheSpec
   private readonly deps: ReflectorDeps
   private attempt = 0
   private current: Generation | undefined
   private retryTimer: NodeJS.Timeout | undefined
+  /** The pending retry waits for the API server to answer again (not for an error to clear). */
+  private isWaitingForServer = false
   private isStopped = false
+  /** Where the last generation listed (for fresh reads without a second discovery call). */
+  lastTarget: Target | undefined
 
   constructor(spec: CacheSpec, deps: ReflectorDeps) {
     this.spec = spec
     this.name = spec.name
     this.deps = deps
+    this.health.started(deps.now())
   }
 
   start(): void {
@@ -393,10 +466,20 @@ class Reflector {
     this.health.disconnected(this.deps.now())
   }
 
+  /** Another cache reached the API server: if this one waits for it to answer, retry now. */
+  wake(): void {
+    if (this.retryTimer === undefined || !this.isWaitingForServer || this.isStopped) return
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    this.deps.logger.debug({ cache: this.name }, 'API server answering again: retrying now')
+    void this.run()
+  }
+
   private async run(): Promise<void> {
     if (this.isStopped) return
     const gen = new Generation()
     this.current = gen
+    this.health.listing()
     let target: Target
     try {
       target = await this.spec.resolve(gen.signal)
@@ -405,18 +488,25 @@ class Reflector {
       return
     }
     if (gen.isRetired) return
+    this.lastTarget = target
     const watch = new TrackedWatch(this.deps.kubeConfig, {
       generation: gen,
       onConnect: () => {
         gen.connectedAt = Date.now()
         this.health.connected(this.deps.now())
         this.deps.logger.debug({ cache: this.name }, 'watch connected')
+        this.deps.onReachable(this)
       },
       onEvent: (phase, obj) => this.apply(gen, phase, obj),
-      onDisconnect: () => this.health.disconnected(this.deps.now()),
+      onDisconnect: (isClean) => {
+        if (isClean) this.health.resuming(this.deps.now())
+        else this.health.disconnected(this.deps.now())
+      },
     })
+    // ListWatch's delay before resuming a watch that ended cleanly: none after a watch that ran
+    // a while (the server's own timeout); short and growing only when watches end at once.
     const informer = new ListWatch<KubernetesObject>(target.path, watch, () => this.list(gen, target), false, undefined, target.fieldSelector, {
-      delayFn: (ms) => gen.sleep(Math.min(ms, this.deps.backoff.maxMs)),
+      delayFn: (ms) => gen.sleep(gen.connectedAt !== undefined && Date.now() - gen.connectedAt >= HEALTHY_WATCH_MS ? 0 : Math.min(ms, this.deps.backoff.unreachableMaxMs ?? 1_000, this.deps.backoff.maxMs)),
     })
     informer.on(ERROR, (err) => this.fail(gen, err))
     gen.informer = informer
@@ -425,6 +515,7 @@ class Reflector {
 
   /** The list of a generation: replaces every object of this cache's kind. */
   private async list(gen: Generation, target: Target): Promise<KubernetesListObject<KubernetesObject>> {
+    this.health.listing()
     const list = await target.list(gen.signal)
     if (gen.isRetired) return list
     const { view } = this.deps
@@ -443,6 +534,7 @@ class Reflector {
       this.deps.logger.info(fields, 'cache synced')
       this.deps.onSynced()
     }
+    this.deps.onReachable(this)
     return forListWatch
   }
 
@@ -453,19 +545,20 @@ class Reflector {
     else if (phase === 'DELETED') this.deps.view.remove(obj)
   }
 
-  /** Ends the generation and schedules the next one (which relists) after a backoff. */
+  /** Ends the generation and schedules the next one (which relists): at once the first time, then after a backoff. */
   private fail(gen: Generation, err: unknown): void {
     if (gen.isRetired || this.isStopped || gen !== this.current) return
     void gen.retire()
-    this.health.disconnected(this.deps.now())
     const message = describeError(err)
-    this.health.failed(message)
     // A generation that delivered events (or stayed connected a while) was healthy: start the
-    // backoff over. One that fails at once keeps growing it, so a broken watch cannot turn into
-    // a relist loop.
-    const ranHealthily = gen.hadEvent || (gen.connectedAt !== undefined && Date.now() - gen.connectedAt >= this.deps.backoff.maxMs)
+    // backoff over (the next attempt is immediate). One that fails at once keeps growing it, so
+    // a broken watch cannot turn into a relist loop.
+    const ranHealthily = gen.hadEvent || (gen.connectedAt !== undefined && Date.now() - gen.connectedAt >= HEALTHY_WATCH_MS)
     this.attempt = ranHealthily ? 1 : this.attempt + 1
-    const delay = backoffDelay(this.attempt, this.deps.backoff)
+    const unreachable = isUnreachable(err)
+    const delay = backoffDelay(this.attempt, this.deps.backoff, Math.random, unreachable)
+    this.health.failed(message, this.deps.now(), this.deps.now() + delay)
+    this.isWaitingForServer = unreachable
     this.deps.logger.warn({ cache: this.name, err: message, attempt: this.attempt, retryInMs: delay }, 'list/watch failed; relisting after backoff')
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined
@@ -489,7 +582,53 @@ class LiveView implements InformerView {
   }
 
   status(): ViewStatus {
-    return summarizeHealth(this.reflectors, this.now(), this.policy.state.maxStalenessSeconds)
+    return summarizeHealth(this.reflectors, this.now())
+  }
+
+  caches(): readonly CacheReport[] {
+    const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString())
+    return this.reflectors.map((r) => {
+      const h = r.health
+      const behindSince = iso(h.behindSince)
+      const lastErrorAt = iso(h.lastErrorTime)
+      return {
+        cache: r.name,
+        synced: h.isSynced,
+        fresh: h.isFresh,
+        phase: h.phase,
+        ...(behindSince === undefined ? {} : { behindSince }),
+        ...(h.lastError === undefined ? {} : { lastError: h.lastError }),
+        ...(lastErrorAt === undefined ? {} : { lastErrorAt }),
+        restarts: h.restarts,
+      }
+    })
+  }
+
+  async readFresh(names: readonly CacheName[], timeoutMs: number): Promise<FreshRead> {
+    const signal = AbortSignal.timeout(timeoutMs)
+    const chosen = names.map((name) => {
+      const r = this.reflectors.find((x) => x.name === name)
+      if (r === undefined) throw new UpgradeGuardError('UG_ERR_STATE_READ', `no cache named ${name}`)
+      return r
+    })
+    const lists = await Promise.all(
+      chosen.map(async (r) => {
+        try {
+          const target = r.lastTarget ?? (await r.spec.resolve(signal))
+          return { name: r.name, list: await target.list(signal) }
+        } catch (err) {
+          throw new UpgradeGuardError('UG_ERR_STATE_READ', `cannot read ${r.name}: ${signal.aborted ? `no answer within ${timeoutMs} ms` : describeError(err)}`, { cause: err })
+        }
+      }),
+    )
+    const view = new MemoryView(this.policy.catalog, { available: true, updatedAt: this.now() })
+    const resourceVersions: Partial<Record<CacheName, string>> = {}
+    for (const { name, list } of lists) {
+      for (const item of list.items) view.upsert(item)
+      const rv = list.metadata?.resourceVersion
+      if (rv !== undefined) resourceVersions[name] = rv
+    }
+    return { view, caches: [...names], resourceVersions }
   }
 
   readiness(): Readiness {
@@ -531,6 +670,11 @@ class LiveView implements InformerView {
   /** Called by a reflector after its first list. */
   notifySynced(): void {
     for (const check of [...this.syncWaiters]) check()
+  }
+
+  /** A cache got through to the API server: the others waiting for it to answer retry now. */
+  notifyReachable(from: Reflector): void {
+    for (const r of this.reflectors) if (r !== from) r.wake()
   }
 
   async stop(): Promise<void> {
@@ -597,7 +741,12 @@ export async function startInformerView(options: InformerViewOptions): Promise<I
   const backoff = options.backoff ?? DEFAULT_BACKOFF
   const memory = new MemoryView(policy.catalog, { available: false, reason: 'not synced' })
   const specs = cacheSpecs(kubeConfig, policy.catalog)
-  const view = new LiveView(memory, (live) => specs.map((spec) => new Reflector(spec, { view: memory, kubeConfig, now, backoff, logger, onSynced: () => live.notifySynced() })), policy, now)
+  const view = new LiveView(
+    memory,
+    (live) => specs.map((spec) => new Reflector(spec, { view: memory, kubeConfig, now, backoff, logger, onSynced: () => live.notifySynced(), onReachable: (from) => live.notifyReachable(from) })),
+    policy,
+    now,
+  )
   logger.info({ caches: specs.map((s) => s.name), catalog: `${policy.catalog.namespace}/${policy.catalog.name}` }, 'starting cluster-state caches')
   view.start()
   return view

@@ -193,10 +193,11 @@ describe('state unavailable', () => {
     const d = evaluate(request('UPDATE', kcp(), kcp({ version: 'v1.33.7-3', statusVersion: 'v1.33.7-2' })), unavailable(), DEFAULT)
     expect(d.allowed).toBe(false)
     // release-order has no release dates in the default policy, so nothing to fail closed on.
-    expect(found(d.denied)).toEqual(['catalog-key@(state)', 'worker-skew@(state)', 'registry-address@(state)'])
+    // One finding for the three rules that could not run: the reason is said once.
+    expect(found(d.denied)).toEqual(['catalog-key@(state)'])
     for (const v of d.denied) {
       expect(v.type).toBe('NotFound')
-      expect(v.message).toBe('cannot check: the cluster-state view is unavailable (x)')
+      expect(v.message).toBe('cannot check catalog-key, worker-skew, registry-address: the cluster-state view is unavailable (x)')
       expect(v.hint).toContain('state.onUnavailable: allow')
     }
   })

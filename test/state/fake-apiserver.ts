@@ -6,7 +6,9 @@
  * watch streams of ADDED / MODIFIED / DELETED / BOOKMARK lines replayed from a resourceVersion.
  * A test can change objects, expire history (410 Gone as an ERROR event or as HTTP 410), end or
  * drop watch connections, and stop / restart the server on the same port. Plain HTTP on
- * 127.0.0.1; every request is recorded.
+ * 127.0.0.1; every request is recorded. Faults for the freshness tests: `resetStore()` (an etcd
+ * restore: different objects, new resourceVersions, 410 on every old one) and `holdEvents()`
+ * (watch events of one resource held back, as a slow watch; lists still see the truth).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -85,6 +87,8 @@ export class FakeApiServer {
   private goneMode: 'event' | 'http' = 'event'
   private server: Server | undefined
   private portNumber = 0
+  /** Resources whose watch events are held back (delivered by releaseEvents). */
+  private readonly held = new Map<string, LoggedEvent[]>()
 
   private constructor(options: FakeOptions) {
     this.served = { 'cluster.x-k8s.io': ['v1beta1'], 'controlplane.cluster.x-k8s.io': ['v1beta1'], ...options.servedVersions }
@@ -166,6 +170,36 @@ export class FakeApiServer {
   deleteSilently(kind: string, namespace: string, name: string): void {
     this.store(resourceOfKind(kind)).delete(`${namespace}/${name}`)
     ++this.rv
+  }
+
+  /**
+   * An etcd restore under the same API server: every object replaced by `objects`, history
+   * gone, resourceVersions moved to a new range; any watch or list from an old resourceVersion
+   * gets 410 Gone. Open watches are not told (call it while stopped, or follow with expireHistory).
+   */
+  resetStore(objects: readonly Record<string, unknown>[]): void {
+    for (const store of this.objects.values()) store.clear()
+    this.log.length = 0
+    this.rv = Math.max(this.rv, 100) * 10
+    this.compactedBelow = this.rv
+    this.goneMode = 'http'
+    for (const o of objects) {
+      const obj = clone(o) as Obj
+      obj.metadata = { ...(obj.metadata ?? {}), resourceVersion: String(++this.rv) }
+      this.store(resourceOfKind(String(obj.kind))).set(objKey(obj), obj)
+    }
+  }
+
+  /** Holds back watch events of one resource (lists and GETs still see the change at once). */
+  holdEvents(resource: string): void {
+    if (!this.held.has(resource)) this.held.set(resource, [])
+  }
+
+  /** Delivers the held-back events, in order, and stops holding. */
+  releaseEvents(resource: string): void {
+    const events = this.held.get(resource) ?? []
+    this.held.delete(resource)
+    for (const e of events) for (const w of this.watchers) if (this.matches(w, e)) writeEvent(w.res, { type: e.type, object: e.object })
   }
 
   /** Sends a BOOKMARK with the current resourceVersion to every watch that asked for them. */
@@ -356,6 +390,11 @@ export class FakeApiServer {
 
   private emit(event: LoggedEvent): void {
     this.log.push(event)
+    const held = this.held.get(event.resource)
+    if (held !== undefined) {
+      held.push(event)
+      return
+    }
     for (const w of this.watchers) if (this.matches(w, event)) writeEvent(w.res, { type: event.type, object: event.object })
   }
 

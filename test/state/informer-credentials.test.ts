@@ -43,7 +43,9 @@ describe('credential plugin failures', () => {
       fake.endWatches() // a normal server-side watch timeout: every cache re-watches
       await new Promise((r) => setTimeout(r, 1500))
       expect(unhandled).toEqual([])
-      expect(view.status().available).toBe(true) // still within the staleness limit
+      // Behind: the re-watch could not authenticate, so the view cannot be trusted (fail closed).
+      expect(view.status().available).toBe(false)
+      expect(view.status().reason).toMatch(/behind since .*; retrying/)
       expect(view.readiness().ready).toBe(true) // synced once; freshness is status()'s business
     } finally {
       process.off('unhandledRejection', onUnhandled)

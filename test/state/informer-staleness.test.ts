@@ -3,8 +3,8 @@
  * connected watch is fresh however idle, a disconnected one ages from the moment it dropped.
  */
 import { describe, expect, it } from 'vitest'
-import { backoffDelay, describeError } from '../../src/state/informer-view.js'
-import { CacheHealth, summarizeHealth } from '../../src/state/staleness.js'
+import { backoffDelay, DEFAULT_BACKOFF, describeError, isUnreachable } from '../../src/state/informer-view.js'
+import { CacheHealth, REASON_MAX, summarizeHealth } from '../../src/state/staleness.js'
 
 const T0 = 1_700_000_000_000
 const s = (n: number): number => n * 1000
@@ -35,8 +35,42 @@ describe('CacheHealth.ageMs', () => {
   ])('$name', ({ steps, now, expected }) => expect(health(...steps).ageMs(now)).toBe(expected))
 })
 
+describe('CacheHealth: behind at once', () => {
+  it('is fresh after a list and while the watch is connected, however idle', () => {
+    const h = health(listedAt(T0), connectedAt(T0))
+    expect(h.isFresh).toBe(true)
+    expect(h.behindSince).toBeUndefined()
+  })
+
+  it.each([
+    { name: 'a dropped watch', step: disconnectedAt(T0 + s(5)) },
+    { name: 'a clean watch end (resumed later)', step: (h: CacheHealth) => h.resuming(T0 + s(5)) },
+    { name: 'a failure', step: (h: CacheHealth) => h.failed('fetch failed (ECONNREFUSED)', T0 + s(5), T0 + s(5)) },
+  ])('is behind from the moment of $name until a relist or reconnect', ({ step }) => {
+    const h = health(listedAt(T0), connectedAt(T0), step)
+    expect(h.isFresh).toBe(false)
+    expect(h.behindSince).toBe(T0 + s(5))
+    h.listed(T0 + s(9))
+    expect(h.isFresh).toBe(true)
+    h.disconnected(T0 + s(10))
+    h.connected(T0 + s(11))
+    expect(h.isFresh).toBe(true)
+  })
+
+  it('counts restarts and says what it is doing now, not what failed before', () => {
+    const h = health(listedAt(T0), connectedAt(T0))
+    h.failed('fetch failed (ECONNREFUSED)', T0 + s(1), T0 + s(1) + 400)
+    expect(h.cause(T0 + s(1))).toBe('fetch failed (ECONNREFUSED); retrying')
+    h.listing()
+    expect(h.cause(T0 + s(2))).toBe('relisting now')
+    h.resuming(T0 + s(3))
+    expect(h.restarts).toBe(2)
+  })
+})
+
 describe('summarizeHealth', () => {
   const fresh = (): CacheHealth => health(listedAt(T0), connectedAt(T0))
+  const down = (at: number, err = 'fetch failed (ECONNREFUSED)'): Step => (h) => h.failed(err, at, at + 400)
   it.each([
     {
       name: 'all fresh',
@@ -45,54 +79,70 @@ describe('summarizeHealth', () => {
     },
     {
       name: 'one not synced, with its last error',
-      caches: { clusters: fresh(), machinedeployments: health(failed('HTTP 403: machinedeployments is forbidden')) },
-      expected: { available: false, reason: 'cache machinedeployments not synced: HTTP 403: machinedeployments is forbidden' },
+      caches: { clusters: fresh(), machinedeployments: health((h) => h.failed('HTTP 403: machinedeployments is forbidden', T0 + s(500))) },
+      expected: { available: false, reason: 'cache machinedeployments not synced: HTTP 403: machinedeployments is forbidden; retrying' },
     },
     {
       name: 'one not synced, no error yet',
       caches: { catalog: health(), clusters: fresh() },
-      expected: { available: false, reason: 'cache catalog not synced' },
+      expected: { available: false, reason: 'cache catalog not synced: starting' },
     },
     {
-      name: 'one stale',
-      caches: { clusters: health(listedAt(T0), connectedAt(T0), disconnectedAt(T0 + s(88))), machinedeployments: fresh() },
-      expected: { available: false, reason: 'cache clusters stale for 412s (limit 300s)', updatedAt: T0 + s(88) },
+      name: 'one dropped a second ago: behind at once, no grace period',
+      caches: { clusters: health(listedAt(T0), connectedAt(T0), down(T0 + s(499))), machinedeployments: fresh() },
+      expected: { available: false, reason: 'cache clusters behind since 2023-11-14T22:21:39Z: fetch failed (ECONNREFUSED); retrying', updatedAt: T0 + s(499) },
     },
     {
-      name: 'aging but within the limit',
-      caches: { clusters: health(listedAt(T0), connectedAt(T0), disconnectedAt(T0 + s(300))) },
-      expected: { available: true, updatedAt: T0 + s(300) },
-    },
-    {
-      name: 'every problem is named',
-      caches: { catalog: health(), clusters: health(listedAt(T0)) },
-      expected: { available: false, reason: 'cache catalog not synced; cache clusters stale for 500s (limit 300s)' },
+      name: 'caches with the same cause are named once, together',
+      caches: { clusters: health(listedAt(T0), connectedAt(T0), down(T0 + s(499) + 800)), kubeadmcontrolplanes: health(listedAt(T0), connectedAt(T0), down(T0 + s(499) + 800)) },
+      expected: { available: false, reason: 'caches clusters, kubeadmcontrolplanes behind since 2023-11-14T22:21:39Z: fetch failed (ECONNREFUSED); retrying', updatedAt: T0 + s(499) + 800 },
     },
   ])('$name', ({ caches, expected }) => {
     const named = Object.entries(caches).map(([name, h]) => ({ name, health: h }))
-    expect(summarizeHealth(named, T0 + s(500), 300)).toEqual(expected)
+    expect(summarizeHealth(named, T0 + s(500))).toEqual(expected)
+  })
+
+  it('keeps the reason to one short line, however many caches and however long the error', () => {
+    const long = 'HTTP 500: ' + 'x'.repeat(400)
+    const named = Array.from({ length: 12 }, (_, i) => ({ name: `cache-${i}`, health: health(listedAt(T0), (h: CacheHealth) => h.failed(`${long}${i}`, T0 + s(1))) }))
+    const reason = summarizeHealth(named, T0 + s(2)).reason ?? ''
+    expect(reason.length).toBeLessThanOrEqual(REASON_MAX)
+    expect(reason).not.toMatch(/\n/)
   })
 })
 
 describe('backoffDelay', () => {
-  const backoff = { initialMs: 500, maxMs: 30_000 }
+  const backoff = { initialMs: 200, maxMs: 5_000, unreachableMaxMs: 1_000 }
   it.each([
-    { attempt: 1, random: 0, expected: 250 },
-    { attempt: 1, random: 1, expected: 500 },
-    { attempt: 2, random: 1, expected: 1000 },
-    { attempt: 4, random: 0.5, expected: 3000 },
-    { attempt: 7, random: 1, expected: 30_000 }, // 32 s capped
-    { attempt: 50, random: 0, expected: 15_000 },
-    { attempt: 50, random: 1, expected: 30_000 },
-  ])('attempt $attempt, random $random → $expected ms', ({ attempt, random, expected }) => expect(backoffDelay(attempt, backoff, () => random)).toBe(expected))
+    { attempt: 1, random: 1, unreachable: false, expected: 0 },
+    { attempt: 2, random: 0, unreachable: false, expected: 100 },
+    { attempt: 2, random: 1, unreachable: false, expected: 200 },
+    { attempt: 4, random: 0.5, unreachable: false, expected: 600 },
+    { attempt: 7, random: 1, unreachable: false, expected: 5_000 }, // 6.4 s capped
+    { attempt: 50, random: 0, unreachable: false, expected: 2_500 },
+    { attempt: 50, random: 1, unreachable: true, expected: 1_000 },
+    { attempt: 50, random: 0, unreachable: true, expected: 500 },
+  ])('attempt $attempt, random $random, unreachable $unreachable → $expected ms', ({ attempt, random, unreachable, expected }) =>
+    expect(backoffDelay(attempt, backoff, () => random, unreachable)).toBe(expected),
+  )
 
-  it('stays within [cap/2, cap] for any attempt', () => {
+  it('the first retry is immediate; none waits more than 5 s', () => {
     for (let attempt = 1; attempt < 100; attempt++) {
-      const d = backoffDelay(attempt, backoff)
-      expect(d).toBeGreaterThanOrEqual(Math.min(backoff.maxMs, backoff.initialMs * 2 ** (attempt - 1)) / 2 - 1)
-      expect(d).toBeLessThanOrEqual(backoff.maxMs)
+      const d = backoffDelay(attempt, DEFAULT_BACKOFF)
+      if (attempt === 1) expect(d).toBe(0)
+      expect(d).toBeLessThanOrEqual(5_000)
+      expect(backoffDelay(attempt, DEFAULT_BACKOFF, Math.random, true)).toBeLessThanOrEqual(1_000)
     }
   })
+})
+
+describe('isUnreachable', () => {
+  it.each([
+    { name: 'refused', err: new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }), expected: true },
+    { name: 'HTTP 503 while the API server starts', err: Object.assign(new Error('x'), { code: 503, body: '' }), expected: true },
+    { name: 'HTTP 403', err: Object.assign(new Error('x'), { code: 403, body: '' }), expected: false },
+    { name: 'watch refused with 404', err: Object.assign(new Error('Not Found'), { statusCode: 404 }), expected: false },
+  ])('$name → $expected', ({ err, expected }) => expect(isUnreachable(err)).toBe(expected))
 })
 
 describe('describeError', () => {
