@@ -12,7 +12,7 @@ import type { CatalogRef } from '../objects/catalog.js'
 import type { Policy } from '../policy/types.js'
 import type { ClusterView } from '../state/cluster-view.js'
 import { loadFileView } from '../state/file-view.js'
-import type { InformerView } from '../state/informer-view.js'
+import type { CacheName, CacheReport, FreshRead, InformerView } from '../state/informer-view.js'
 import { errorLine, type PolicySource, type ReloadListener } from './policy-source.js'
 import { watchPaths, type Watch } from './watch.js'
 
@@ -34,6 +34,10 @@ export interface StateSource {
   ageSeconds(): number | undefined
   /** Why the last reload was rejected while the last good view is kept. */
   lastError(): string | undefined
+  /** Live caches only: each cache's freshness (for /readyz and the metrics). */
+  caches?(): readonly CacheReport[]
+  /** Live caches only: a consistent read of some caches, for server/confirm. Files need none: they are the truth. */
+  readFresh?(caches: readonly CacheName[], timeoutMs: number): Promise<FreshRead>
   close(): Promise<void>
 }
 
@@ -174,20 +178,30 @@ export async function startLiveStateSource(options: LiveStateOptions): Promise<S
         return candidate.stop()
       }
       const old = current
-      current = candidate
+      swap(candidate)
       log.info('new caches synced and swapped in')
       await old.stop()
     })().catch((e: unknown) => log.error(`restarting the caches failed: ${errorLine(e)}`))
   })
 
+  // Restarts of caches replaced after a policy change, so the counters never go down.
+  const retiredRestarts = new Map<string, number>()
+  const swap = (next: InformerView): void => {
+    for (const c of current.caches()) retiredRestarts.set(c.cache, (retiredRestarts.get(c.cache) ?? 0) + c.restarts)
+    current = next
+  }
   return {
     kind: 'live',
     description,
     view: () => current,
     readiness: () => {
       const r = current.readiness()
-      return r.ready ? { ready: true } : { ready: false, reason: `caches not synced yet: ${r.missing.join(', ')}` }
+      if (r.ready) return { ready: true }
+      const status = current.status()
+      return { ready: false, reason: `caches not synced yet: ${r.missing.join(', ')}${status.reason === undefined ? '' : ` (${status.reason})`}` }
     },
+    caches: () => current.caches().map((c) => ({ ...c, restarts: c.restarts + (retiredRestarts.get(c.cache) ?? 0) })),
+    readFresh: (caches, timeoutMs) => current.readFresh(caches, timeoutMs),
     ageSeconds: () => current.ageSeconds(),
     lastError: () => {
       const status = current.status()

@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { reviewText, serializeOutcome, type Endpoint, type ReviewOutcome } from '../../admission/review.js'
 import type { Logger } from '../../log.js'
 import { isRecord } from '../../objects/unstructured.js'
+import { Confirmer } from '../confirm.js'
 import { allowOnly, type ErrorBody } from '../http-errors.js'
 import { logDecision } from '../log.js'
 import type { ServerMetrics } from '../metrics.js'
@@ -45,6 +46,9 @@ function internalErrorAnswer(text: string): string | undefined {
 export async function admissionPlugin(app: FastifyInstance, options: AdmissionPluginOptions): Promise<void> {
   const { metrics, logger } = options
   const log = logger.child({ component: 'admission' })
+  // Live caches only: destructive catalog edits and catalog-key misses get a fresh read first.
+  const reader = options.state.readFresh?.bind(options.state)
+  const confirmer = reader === undefined ? undefined : new Confirmer({ reader: { readFresh: reader }, logger: log })
 
   // Only JSON, taken as text: reviewText() parses it, exactly as the CLI does.
   app.removeAllContentTypeParsers()
@@ -64,8 +68,10 @@ export async function admissionPlugin(app: FastifyInstance, options: AdmissionPl
     let outcome: ReviewOutcome
     let bytes: string
     try {
-      outcome = reviewText(text, endpoint, { policy, view: options.state.view() })
+      const deps = { policy, view: options.state.view() }
+      outcome = reviewText(text, endpoint, deps)
       if (outcome.kind === 'error') return reject(outcome.message)
+      if (confirmer !== undefined) outcome = (await confirmer.confirm(outcome, text, endpoint, deps)).outcome
       bytes = serializeOutcome(outcome)
     } catch (e) {
       log.error({ endpoint, err: e }, 'review failed')

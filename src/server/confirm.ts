@@ -1,0 +1,163 @@
+/**
+ * @module server/confirm
+ * Second opinions from the API server, for the two verdicts where a watch that lags a few
+ * milliseconds behind a back-to-back write does the most harm:
+ *
+ * - **Allowing a destructive catalog edit** (removing a key, deleting the catalog). The cached
+ *   view may not yet show the KCP that just moved to that key, and the next replacement would
+ *   fail with ImageCatalogMiss. Before such an edit is allowed, the KCPs and MDs are listed
+ *   without resourceVersion — a consistent (quorum) read from etcd — and the request is judged
+ *   again against them. If that read fails or times out, the request is judged as if the view
+ *   were unavailable: denied (fail closed) saying why, unless the policy's
+ *   `state.onUnavailable: allow` says otherwise.
+ * - **Denying only for catalog-key** ("add a key, then use it"): the catalog ConfigMap is read
+ *   fresh once and the request judged again with it. If that read fails, the cached verdict
+ *   stands (it is a denial: nothing unsafe gets through).
+ *
+ * Everything else is answered from the cache alone, with no API call. Both reads are bounded
+ * (a few seconds, well below the webhook's timeout); concurrent catalog reads share one call.
+ * The engine stays pure: this module only hands `review()` a different view.
+ */
+import { review, type Endpoint, type ReviewDeps, type ReviewOutcome } from '../admission/review.js'
+import type { Logger } from '../log.js'
+import { readCatalog } from '../objects/catalog.js'
+import { isRecord } from '../objects/unstructured.js'
+import type { ClusterView, ViewStatus } from '../state/cluster-view.js'
+import type { CacheName, FreshRead } from '../state/informer-view.js'
+import { errorLine } from './policy-source.js'
+
+type ResponseOutcome = Extract<ReviewOutcome, { kind: 'response' }>
+
+/** What a live state source offers: consistent reads of some caches. */
+export interface FreshReader {
+  readFresh(caches: readonly CacheName[], timeoutMs: number): Promise<FreshRead>
+}
+
+export type Confirmation = 'none' | 'consistent-read' | 'consistent-read-failed' | 'fresh-catalog' | 'fresh-catalog-failed'
+
+export interface ConfirmResult {
+  readonly outcome: ResponseOutcome
+  readonly confirmation: Confirmation
+}
+
+/** Bound on one confirmation read: well below the webhook's timeoutSeconds. */
+export const CONFIRM_TIMEOUT_MS = 3_000
+
+const GUARDED_CACHES: readonly CacheName[] = ['kubeadmcontrolplanes', 'machinedeployments']
+
+/** The methods that answer from KCPs and MDs; with a consistent read they answer from it. */
+const GUARDED_METHODS = new Set<PropertyKey>(['controlPlane', 'machineDeployment', 'controlPlaneOfCluster', 'machineDeploymentsOfCluster', 'usersOfVersion', 'guardedObjects'])
+
+/**
+ * `base` with some answers taken from `fresh` instead. A Proxy rather than a class, so that
+ * methods added to ClusterView later (more caches) keep answering from the base view.
+ */
+export function overlayView(base: ClusterView, fresh: ClusterView, take: { readonly catalog?: boolean; readonly guarded?: boolean; readonly status?: ViewStatus }): ClusterView {
+  return new Proxy(base, {
+    get(target, prop) {
+      if (prop === 'status' && take.status !== undefined) {
+        const status = take.status
+        return () => status
+      }
+      const source = (prop === 'catalog' && take.catalog === true) || (take.guarded === true && GUARDED_METHODS.has(prop)) ? fresh : target
+      const value: unknown = Reflect.get(source, prop, source)
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(source) : value
+    },
+  })
+}
+
+/** A view that says it cannot be used, and why (the engine then fails closed as the policy says). */
+function unavailableView(base: ClusterView, reason: string): ClusterView {
+  return overlayView(base, base, { status: { available: false, reason } })
+}
+
+function requestOf(body: unknown): Record<string, unknown> | undefined {
+  return isRecord(body) && isRecord(body.request) ? body.request : undefined
+}
+
+/** DELETE of the catalog, or an UPDATE that drops keys. */
+function isDestructiveCatalogEdit(body: unknown): boolean {
+  const r = requestOf(body)
+  if (r === undefined) return false
+  if (r.operation === 'DELETE') return true
+  if (r.operation !== 'UPDATE' || !isRecord(r.oldObject)) return false
+  const after = isRecord(r.object) ? readCatalog(r.object).entries : new Map<string, string>()
+  return [...readCatalog(r.oldObject).entries.keys()].some((k) => !after.has(k))
+}
+
+export interface ConfirmerOptions {
+  readonly reader: FreshReader
+  readonly logger: Logger
+  readonly timeoutMs?: number
+}
+
+export class Confirmer {
+  private readonly reader: FreshReader
+  private readonly log: Logger
+  private readonly timeoutMs: number
+  /** One catalog read in flight at a time; requests arriving meanwhile share it. */
+  private catalogRead: Promise<FreshRead> | undefined
+
+  constructor(options: ConfirmerOptions) {
+    this.reader = options.reader
+    this.log = options.logger
+    this.timeoutMs = options.timeoutMs ?? CONFIRM_TIMEOUT_MS
+  }
+
+  /** The verdict to send: the cached one, or one confirmed against the API server. */
+  async confirm(outcome: ResponseOutcome, text: string, endpoint: Endpoint, deps: ReviewDeps): Promise<ConfirmResult> {
+    const decision = outcome.decision
+    if (endpoint !== 'validate' || decision === undefined) return { outcome, confirmation: 'none' }
+    const isCatalogTarget = decision.target?.kind === 'ConfigMap' && decision.evaluated.includes('catalog-in-use')
+    if (decision.allowed && isCatalogTarget) {
+      const body = parse(text)
+      if (isDestructiveCatalogEdit(body)) return this.confirmDestructive(outcome, body, endpoint, deps)
+      return { outcome, confirmation: 'none' }
+    }
+    const isCatalogKeyOnly = !decision.allowed && decision.denied.length > 0 && decision.denied.every((v) => v.rule === 'catalog-key' && v.field !== '(state)')
+    if (isCatalogKeyOnly && deps.view.status().available) return this.recheckCatalogKey(outcome, parse(text), endpoint, deps)
+    return { outcome, confirmation: 'none' }
+  }
+
+  private async confirmDestructive(outcome: ResponseOutcome, body: unknown, endpoint: Endpoint, deps: ReviewDeps): Promise<ConfirmResult> {
+    let view: ClusterView
+    let confirmation: Confirmation
+    try {
+      const fresh = await this.reader.readFresh(GUARDED_CACHES, this.timeoutMs)
+      view = overlayView(deps.view, fresh.view, { guarded: true, status: { available: true, updatedAt: Date.now() } })
+      confirmation = 'consistent-read'
+    } catch (e) {
+      view = unavailableView(deps.view, `could not confirm with a consistent read of the KCPs and MDs: ${errorLine(e).slice(0, 200)}`)
+      confirmation = 'consistent-read-failed'
+    }
+    const next = review(body, endpoint, { policy: deps.policy, view })
+    const result = next.kind === 'response' ? next : outcome
+    this.log.info({ uid: outcome.request.uid, confirmation, allowed: result.body.response.allowed }, 'destructive catalog edit checked against a consistent read')
+    return { outcome: result, confirmation }
+  }
+
+  private async recheckCatalogKey(outcome: ResponseOutcome, body: unknown, endpoint: Endpoint, deps: ReviewDeps): Promise<ConfirmResult> {
+    let fresh: FreshRead
+    try {
+      this.catalogRead ??= this.reader.readFresh(['catalog'], this.timeoutMs).finally(() => {
+        this.catalogRead = undefined
+      })
+      fresh = await this.catalogRead
+    } catch (e) {
+      this.log.warn({ uid: outcome.request.uid, err: errorLine(e).slice(0, 200) }, 'could not re-read the catalog; the cached catalog-key denial stands')
+      return { outcome, confirmation: 'fresh-catalog-failed' }
+    }
+    const next = review(body, endpoint, { policy: deps.policy, view: overlayView(deps.view, fresh.view, { catalog: true }) })
+    if (next.kind !== 'response') return { outcome, confirmation: 'fresh-catalog' }
+    if (next.body.response.allowed) this.log.info({ uid: outcome.request.uid, confirmation: 'fresh-catalog' }, 'catalog-key denial withdrawn: the catalog read fresh has the key (the watch had not delivered it yet)')
+    return { outcome: next, confirmation: 'fresh-catalog' }
+  }
+}
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
