@@ -15,6 +15,8 @@
  * | upgrade_guard_rejected_requests_total | counter | endpoint, code |
  * | upgrade_guard_state_view_age_seconds | gauge | |
  * | upgrade_guard_state_view_available | gauge | |
+ * | upgrade_guard_cache_synced | gauge | cache |
+ * | upgrade_guard_watch_restarts_total | counter | cache |
  * | upgrade_guard_certificate_expiry_timestamp_seconds | gauge | |
  * | upgrade_guard_reloads_total | counter | source, result |
  */
@@ -98,8 +100,11 @@ export class ServerMetrics {
       registers,
       collect() {
         const age = self.state?.ageSeconds()
-        if (age === undefined) this.reset()
-        else this.set(age)
+        // Absent (not 0) until the first sync: 0 would read as "perfectly fresh".
+        if (age === undefined) {
+          this.reset()
+          this.remove()
+        } else this.set(age)
       },
     })
     new Gauge({
@@ -109,6 +114,26 @@ export class ServerMetrics {
       collect() {
         if (self.state === undefined) this.reset()
         else this.set(self.state.view().status().available ? 1 : 0)
+      },
+    })
+    new Gauge({
+      name: 'upgrade_guard_cache_synced',
+      help: '1 when a live cache has listed and its watch is current, 0 while it is unsynced or behind (a dropped watch, until the relist). Live caches only.',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset()
+        for (const c of self.state?.caches?.() ?? []) this.set({ cache: c.cache }, c.fresh ? 1 : 0)
+      },
+    })
+    new Counter({
+      name: 'upgrade_guard_watch_restarts_total',
+      help: 'Times a live cache had to re-establish its watch (a relist after a failure, or a resume after the stream ended). Live caches only.',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset()
+        for (const c of self.state?.caches?.() ?? []) this.inc({ cache: c.cache }, c.restarts)
       },
     })
     new Gauge({

@@ -60,9 +60,22 @@ describe('--kubeconfig: live caches behind the StateSource', () => {
     const body = JSON.parse(r.body) as { ready: boolean; missing: string[] }
     expect(body.missing[0]).toMatch(/^state: live caches \(kubeconfig .*\): caches not synced yet: /)
     expect(body.missing[0]).toMatch(/kubeadmcontrolplanes/)
-    // Decisions that need the view fail closed, saying why.
+    // Decisions that need the view fail closed, saying why: the current cause, once.
     const answer = parseAnswer(await server.post('/validate', readReview('v1beta1', '038').text))
     expect(answer.response.allowed).toBe(false)
+    expect(answer.response.status?.details?.causes).toHaveLength(1)
+    expect(answer.response.status?.message).toMatch(/not synced: (fetch failed \(ECONNREFUSED\); retrying|relisting now)/)
+    // /readyz says which cache, what it is doing and the last error.
+    const caches = (body as unknown as { caches: { cache: string; synced: boolean; behindSince?: string; lastError?: string }[] }).caches
+    expect(caches.map((c) => c.cache)).toEqual(['catalog', 'clusters', 'kubeadmcontrolplanes', 'machinedeployments'])
+    for (const c of caches) {
+      expect(c.synced).toBe(false)
+      expect(c.behindSince).toMatch(/^\d{4}-/)
+    }
+    // No age before the first sync (0 would read as "perfectly fresh"); every cache unsynced.
+    const metrics = (await server.get('/metrics')).body
+    expect(metrics).not.toMatch(/^upgrade_guard_state_view_age_seconds /m)
+    expect(metrics).toMatch(/^upgrade_guard_cache_synced\{cache="kubeadmcontrolplanes"\} 0$/m)
   })
 
   it('ready once the API server is back and every cache has listed; decisions use the watched objects', { timeout: 30_000 }, async () => {
@@ -72,5 +85,42 @@ describe('--kubeconfig: live caches behind the StateSource', () => {
     expect(deniedRules(parseAnswer(await server.post('/validate', readReview('v1beta1', '038').text)))).toEqual(['workers-follow-control-plane'])
     expect(deniedRules(parseAnswer(await server.post('/validate', readReview('v1beta1', '022').text)))).toEqual(['max-surge-zero'])
     expect(state.ageSeconds()).toBe(0)
+    const metrics = (await server.get('/metrics')).body
+    expect(metrics).toMatch(/^upgrade_guard_state_view_age_seconds 0$/m)
+    for (const c of ['catalog', 'clusters', 'kubeadmcontrolplanes', 'machinedeployments']) {
+      expect(metrics).toMatch(new RegExp(`^upgrade_guard_cache_synced\\{cache="${c}"\\} 1$`, 'm'))
+      expect(metrics).toMatch(new RegExp(`^upgrade_guard_watch_restarts_total\\{cache="${c}"\\} \\d+$`, 'm'))
+    }
+  })
+
+  it('API server restart: behind at once (still ready, rules fail closed, /readyz and metrics say which cache since when and why), then back', { timeout: 30_000 }, async () => {
+    const restartsBefore = Number(/^upgrade_guard_watch_restarts_total\{cache="clusters"\} (\d+)$/m.exec((await server.get('/metrics')).body)?.[1])
+    await fake.stop()
+    await waitFor(() => !state.view().status().available, 5000, 'the view to be behind')
+    const r = await server.get('/readyz')
+    expect(r.status).toBe(200) // synced once: ready, and the rules fail closed
+    const body = JSON.parse(r.body) as { checks: { state: { detail: string } }; caches: { cache: string; fresh: boolean; behindSince?: string; lastError?: string }[] }
+    expect(body.checks.state.detail).toMatch(/view unavailable, rules fail closed: caches? .* behind since /)
+    // The first error is the dropped stream (e.g. `terminated`); the immediate retry is refused.
+    await waitFor(() => (state.caches?.() ?? []).every((c) => c.lastError?.includes('ECONNREFUSED') === true), 5000, 'a refused retry on every cache')
+    const caches = state.caches?.() ?? []
+    for (const c of caches) {
+      expect(c.fresh).toBe(false)
+      expect(c.behindSince).toMatch(/^\d{4}-/)
+      expect(c.lastError).toContain('ECONNREFUSED')
+    }
+    const answer = parseAnswer(await server.post('/validate', readReview('v1beta1', '038').text))
+    expect(answer.response.allowed).toBe(false)
+    expect(answer.response.status?.details?.causes).toHaveLength(1)
+    expect(answer.response.status?.message.length).toBeLessThan(600)
+    const metrics = (await server.get('/metrics')).body
+    expect(metrics).toMatch(/^upgrade_guard_cache_synced\{cache="clusters"\} 0$/m)
+    expect(Number(/^upgrade_guard_watch_restarts_total\{cache="clusters"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(restartsBefore)
+    expect(Number(/^upgrade_guard_state_view_age_seconds (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0)
+
+    await fake.restart()
+    await waitFor(() => state.view().status().available, 5000, 'recovery')
+    expect(deniedRules(parseAnswer(await server.post('/validate', readReview('v1beta1', '038').text)))).toEqual(['workers-follow-control-plane'])
+    expect((await server.get('/metrics')).body).toMatch(/^upgrade_guard_cache_synced\{cache="clusters"\} 1$/m)
   })
 })

@@ -4,10 +4,13 @@
  * `GET /readyz`: 200 only when the server can decide: the cluster-state view is loaded (files)
  * or every live cache has listed once, a policy is loaded, a serving certificate is loaded and
  * not expired, and the server is not shutting down. Otherwise 503, and the body names what is
- * missing. A live view that goes stale after its first sync keeps the pod ready on purpose: the
- * rules then fail closed with a message saying so, which tells users more than "no endpoints".
+ * missing. A live view that falls behind after its first sync (a dropped watch) keeps the pod
+ * ready on purpose: the rules then fail closed with a message saying so, which tells users more
+ * than "no endpoints". For live caches the body lists every cache: synced, fresh or behind since
+ * when, what it is doing, its last error and how often its watch was re-established.
  */
 import type { FastifyInstance } from 'fastify'
+import type { CacheReport } from '../../state/informer-view.js'
 import type { TlsSource } from '../certificates.js'
 import { allowOnly } from '../http-errors.js'
 import type { PolicyProvider } from '../policy-source.js'
@@ -36,6 +39,8 @@ export interface ReadinessReport {
   /** One line per failed check, e.g. `state: caches not synced yet: clusters`. */
   readonly missing: readonly string[]
   readonly checks: Readonly<Record<'state' | 'policy' | 'certificate' | 'shutdown', Check>>
+  /** Live caches only: which cache, since when behind, last error. */
+  readonly caches?: readonly CacheReport[]
 }
 
 export function checkReadiness(options: HealthPluginOptions): ReadinessReport {
@@ -74,7 +79,8 @@ export function checkReadiness(options: HealthPluginOptions): ReadinessReport {
   const missing = Object.entries(checks)
     .filter(([, c]) => !c.ok)
     .map(([name, c]) => `${name}: ${c.detail}`)
-  return { ready: missing.length === 0, missing, checks }
+  const caches = state.caches?.()
+  return { ready: missing.length === 0, missing, checks, ...(caches === undefined ? {} : { caches }) }
 }
 
 export async function healthPlugin(app: FastifyInstance, options: HealthPluginOptions): Promise<void> {
