@@ -2,18 +2,19 @@
  * @module cli/serve
  * `upgrade-guard serve`: the admission webhook (HTTPS, POST /validate and /mutate) with health,
  * readiness and Prometheus metrics. Maps flags onto server/run and SIGTERM/SIGINT onto a
- * graceful shutdown (exit 0 once every in-flight request is answered). Logs are JSON lines on
- * stdout; after listening it also prints, as plain text, a curl line that works as printed.
+ * graceful shutdown (exit 0 once every in-flight request is answered). stdout carries JSON log
+ * lines only (log pipelines parse every line); the plain-text banner printed after listening —
+ * where it listens and a curl line that works as printed — goes to stderr.
  */
 import { existsSync } from 'node:fs'
 import { isIP } from 'node:net'
-import { relative, resolve } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Option, type Command } from 'commander'
 import { UpgradeGuardError } from '../errors.js'
-import { createLogger, LOG_LEVELS, writePlain } from '../log.js'
+import { createLogger, LOG_LEVELS } from '../log.js'
 import { DEFAULT_POLICY_FILE } from '../policy/load.js'
-import { DEFAULT_SANS } from '../server/certificates.js'
+import { DEFAULT_CERT_DIR, DEFAULT_SANS } from '../server/certificates.js'
 import type { RunningServer, StateChoice, TlsChoice } from '../server/run.js'
 
 interface ServeFlags {
@@ -29,6 +30,7 @@ interface ServeFlags {
   readonly selfSigned?: boolean
   readonly san?: string[]
   readonly caOut?: string
+  readonly certDir?: string
   readonly logLevel: string
   readonly pollInterval: number
   readonly requestTimeout: number
@@ -69,12 +71,12 @@ function stateChoice(flags: ServeFlags): StateChoice {
 function tlsChoice(flags: ServeFlags): TlsChoice {
   const files = flags.tlsCert !== undefined || flags.tlsKey !== undefined
   if (files && flags.selfSigned === true) throw new UpgradeGuardError('UG_ERR_USAGE', '--tls-cert/--tls-key and --self-signed are alternatives: give one')
-  if (flags.selfSigned !== true && (flags.san !== undefined || flags.caOut !== undefined)) throw new UpgradeGuardError('UG_ERR_USAGE', '--san and --ca-out go with --self-signed')
+  if (flags.selfSigned !== true && (flags.san !== undefined || flags.caOut !== undefined || flags.certDir !== undefined)) throw new UpgradeGuardError('UG_ERR_USAGE', '--san, --ca-out and --cert-dir go with --self-signed')
   if (files) {
     if (flags.tlsCert === undefined || flags.tlsKey === undefined) throw new UpgradeGuardError('UG_ERR_USAGE', '--tls-cert and --tls-key go together: give both')
     return { kind: 'files', certFile: flags.tlsCert, keyFile: flags.tlsKey }
   }
-  if (flags.selfSigned === true) return { kind: 'self-signed', sans: flags.san ?? DEFAULT_SANS, ...(flags.caOut !== undefined ? { caOut: flags.caOut } : {}) }
+  if (flags.selfSigned === true) return { kind: 'self-signed', sans: flags.san ?? DEFAULT_SANS, certDir: flags.certDir ?? DEFAULT_CERT_DIR, ...(flags.caOut !== undefined ? { caOut: flags.caOut } : {}) }
   throw new UpgradeGuardError('UG_ERR_USAGE', 'give a serving certificate: --tls-cert FILE --tls-key FILE, or --self-signed [--san NAME|IP ...] [--ca-out FILE]')
 }
 
@@ -100,12 +102,12 @@ export function readyText(running: RunningServer, host: string, tls: TlsChoice):
   const shown = host === '' ? '0.0.0.0' : host
   const lines = [`upgrade-guard: webhook listening on https://${isIP(shown) === 6 ? `[${shown}]` : shown}:${running.port} (POST /validate, POST /mutate, GET /healthz, /readyz, /metrics)`]
   if (running.metricsPort !== undefined) lines.push(`upgrade-guard: metrics on http://${isIP(shown) === 6 ? `[${shown}]` : shown}:${running.metricsPort}/metrics`)
-  if (tls.kind === 'self-signed' && tls.caOut !== undefined) {
+  if (tls.kind === 'self-signed') {
+    // The CA is kept in the certificate folder (reused at the next start); --ca-out is a copy.
+    const ca = tls.caOut ?? join(tls.certDir ?? DEFAULT_CERT_DIR, 'ca.crt')
     const url = `https://${curlHost(host, tls.sans)}:${running.port}/validate`
     lines.push('upgrade-guard: send it a sample review (denied: KCP v1.32.8 -> v1.34.5-3 skips a minor):')
-    lines.push(`curl --cacert ${shellQuote(tls.caOut)} -H 'Content-Type: application/json' --data @${shellQuote(sampleReviewPath())} ${url}`)
-  } else if (tls.kind === 'self-signed') {
-    lines.push('upgrade-guard: add --ca-out FILE to write the generated CA (for curl --cacert or a webhook caBundle)')
+    lines.push(`curl --cacert ${shellQuote(ca)} -H 'Content-Type: application/json' --data @${shellQuote(sampleReviewPath())} ${url}`)
   }
   return `${lines.join('\n')}\n`
 }
@@ -123,7 +125,8 @@ export function registerServe(program: Command): void {
     .option('--in-cluster', "cluster state from live caches, with the pod's service account")
     .option('--tls-cert <file>', 'serving certificate (PEM chain), reloaded when it changes on disk')
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
-    .option('--self-signed', 'generate a CA and a serving certificate at start')
+    .option('--self-signed', 'use a CA and serving certificate kept in --cert-dir, generated when missing, expired or not covering --san')
+    .option('--cert-dir <dir>', `where --self-signed keeps its CA, key and serving certificate (reused across restarts; default ${DEFAULT_CERT_DIR})`)
     .option('--san <name...>', `DNS names / IP addresses of the generated certificate (default: ${DEFAULT_SANS.join(', ')})`)
     .option('--ca-out <file>', 'write the generated CA certificate (PEM) here, for a webhook caBundle or curl --cacert')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
@@ -162,7 +165,7 @@ export function registerServe(program: Command): void {
       }
       process.once('SIGTERM', stop)
       process.once('SIGINT', stop)
-      // Through the log stream, after the queued log lines: the curl line is the last thing shown.
-      writePlain(logger, readyText(running, flags.host, tls))
+      // stderr, never stdout: stdout is JSON lines only, for log pipelines.
+      process.stderr.write(readyText(running, flags.host, tls))
     })
 }

@@ -1,16 +1,18 @@
 /**
  * @module server/certificates
  * The serving certificate: generated (`--self-signed`: a CA and a serving certificate signed by
- * it, with `selfsigned`, so a webhook configuration can trust the CA) or read from files
+ * it, with `selfsigned`, so a webhook configuration can trust the CA; kept in `--cert-dir` and
+ * reused at the next start, so a restarted webhook still matches the caBundle registered for
+ * it — see `loadOrCreateSelfSigned`) or read from files
  * (`--tls-cert/--tls-key`) and re-read when they change on disk. cert-manager and kubelet
  * rewrite Secret volumes by swapping a symlink, and may write the certificate and the key one
  * after the other: a pair that does not match is not applied, the last good one stays, and the
  * next change is tried again.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createSecureContext } from 'node:tls'
 import { generate } from 'selfsigned'
 import { UpgradeGuardError } from '../errors.js'
@@ -137,14 +139,105 @@ export async function generateCertificates(sans: readonly string[] = DEFAULT_SAN
   return { ...serving, caCert: ca.cert, caKey: ca.key }
 }
 
-/** Writes a PEM file, creating its folder. */
+/** Writes a PEM file, creating its folder; through a temporary file and a rename, so a crash never leaves half a file. */
 export function writePem(file: string, pem: string, mode = 0o644): void {
   try {
     mkdirSync(dirname(file), { recursive: true })
-    writeFileSync(file, pem, { mode })
+    const tmp = `${file}.${process.pid}.tmp`
+    writeFileSync(tmp, pem, { mode })
+    renameSync(tmp, file)
   } catch (e) {
     throw new UpgradeGuardError('UG_ERR_TLS', `cannot write: ${(e as NodeJS.ErrnoException).code ?? errorLine(e)}`, { file, cause: e })
   }
+}
+
+/** Where `--self-signed` keeps what it made. */
+export const DEFAULT_CERT_DIR = '.run/certs'
+
+/** A certificate this close to its end is treated as expired: it would break while running. */
+const RENEW_BEFORE_MS = DAY_MS
+
+export type SelfSignedAction = 'reused' | 'reissued-serving' | 'generated'
+
+export interface SelfSigned {
+  readonly material: GeneratedCertificates
+  readonly action: SelfSignedAction
+  /** Why something was (re)generated, e.g. `no CA in .run/certs`, `serving certificate does not cover 10.0.0.5`. */
+  readonly reason?: string
+  readonly files: { readonly caCert: string; readonly caKey: string; readonly cert: string; readonly key: string }
+}
+
+function readIfPresent(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new UpgradeGuardError('UG_ERR_TLS', `cannot read: ${(e as NodeJS.ErrnoException).code ?? errorLine(e)}`, { file, cause: e })
+  }
+}
+
+/** Why a stored pair cannot be used (undefined: it can). */
+function pairProblem(what: string, certPem: string | undefined, keyPem: string | undefined, now: number, extra: (x: X509Certificate) => string | undefined): string | undefined {
+  if (certPem === undefined || keyPem === undefined) return `no ${what}`
+  let x: X509Certificate
+  try {
+    x = new X509Certificate(certPem)
+    if (!x.checkPrivateKey(createPrivateKey(keyPem))) return `the ${what} key does not match its certificate`
+  } catch (e) {
+    return `the ${what} is unreadable (${errorLine(e).slice(0, 80)})`
+  }
+  if (Date.parse(x.validTo) - RENEW_BEFORE_MS <= now) return `the ${what} expired or expires within a day (${new Date(Date.parse(x.validTo)).toISOString()})`
+  if (Date.parse(x.validFrom) > now) return `the ${what} is not valid yet`
+  return extra(x)
+}
+
+/** The first requested name or address the certificate does not cover. */
+function uncovered(x: X509Certificate, sans: readonly string[]): string | undefined {
+  return sans.find((san) => (isIP(san) !== 0 ? x.checkIP(san) === undefined : x.checkHost(san) === undefined))
+}
+
+/**
+ * `--self-signed`: reuses the CA and serving certificate stored in `dir` when they are there,
+ * readable, matching their keys, not (about to be) expired and covering `sans`. Otherwise it
+ * makes what is missing: a new serving certificate from the stored CA when only the serving
+ * certificate is unusable (the caBundle registered for the CA stays valid), or a new CA and
+ * serving certificate. Keys are written 0600.
+ */
+export async function loadOrCreateSelfSigned(dir: string, sans: readonly string[] = DEFAULT_SANS, now: number = Date.now()): Promise<SelfSigned> {
+  const files = { caCert: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') }
+  const names = sans.length > 0 ? sans : DEFAULT_SANS
+  const caCert = readIfPresent(files.caCert)
+  const caKey = readIfPresent(files.caKey)
+  const caProblem = pairProblem('CA', caCert, caKey, now, (x) => (x.ca ? undefined : 'the stored CA certificate is not a CA'))
+  if (caProblem !== undefined || caCert === undefined || caKey === undefined) {
+    const material = await generateCertificates(names)
+    writeSelfSigned(files, material, true)
+    return { material, action: 'generated', reason: `${caProblem ?? 'no CA'} in ${dir}`, files }
+  }
+  const caX = new X509Certificate(caCert)
+  const cert = readIfPresent(files.cert)
+  const key = readIfPresent(files.key)
+  const servingProblem = pairProblem('serving certificate', cert, key, now, (x) => {
+    if (!x.verify(caX.publicKey)) return 'the serving certificate was not signed by the stored CA'
+    const missing = uncovered(x, names)
+    return missing === undefined ? undefined : `the serving certificate does not cover ${missing}`
+  })
+  if (servingProblem !== undefined || cert === undefined || key === undefined) {
+    const serving = await issueServingCertificate({ key: caKey, cert: caCert }, names)
+    const material = { ...serving, caCert, caKey }
+    writeSelfSigned(files, material, false)
+    return { material, action: 'reissued-serving', reason: servingProblem ?? 'no serving certificate', files }
+  }
+  return { material: { key, cert, caCert, caKey }, action: 'reused', files }
+}
+
+function writeSelfSigned(files: SelfSigned['files'], material: GeneratedCertificates, withCa: boolean): void {
+  if (withCa) {
+    writePem(files.caKey, material.caKey, 0o600)
+    writePem(files.caCert, material.caCert)
+  }
+  writePem(files.key, material.key, 0o600)
+  writePem(files.cert, material.cert)
 }
 
 /** A pair that never changes (generated at start). */

@@ -4,12 +4,15 @@
  * or watched files), the state source (watched files or live caches), the HTTPS webhook and the
  * plain-HTTP metrics server, and stops them in order. The CLI maps flags onto RunOptions and
  * signals onto `shutdown()`.
+ *
+ * The ports are taken first, before anything slow (certificates, the Kubernetes client, the
+ * caches): a port in use is a one-line error at once, not after every cache has started.
  */
-import type { AddressInfo } from 'node:net'
+import { createServer, type AddressInfo, type Server } from 'node:net'
 import { UpgradeGuardError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { buildMetricsServer, buildServer, type GuardServer, type ServerLimits } from './build-server.js'
-import { generateCertificates, staticTls, startFileTls, writePem, type TlsSource } from './certificates.js'
+import { DEFAULT_CERT_DIR, loadOrCreateSelfSigned, staticTls, startFileTls, writePem, type TlsSource } from './certificates.js'
 import { ServerMetrics } from './metrics.js'
 import type { Lifecycle } from './plugins/health.js'
 import { errorLine, startPolicySource, type PolicySource } from './policy-source.js'
@@ -19,7 +22,7 @@ export type StateChoice = { readonly kind: 'files'; readonly paths: readonly str
 
 export type TlsChoice =
   | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
-  | { readonly kind: 'self-signed'; readonly sans: readonly string[]; readonly caOut?: string }
+  | { readonly kind: 'self-signed'; readonly sans: readonly string[]; readonly caOut?: string; readonly certDir?: string }
 
 export interface RunOptions {
   readonly host: string
@@ -53,12 +56,30 @@ export interface RunningServer {
   shutdown(reason: string): Promise<boolean>
 }
 
-async function listen(app: GuardServer, host: string, port: number, what: string): Promise<number> {
+const listenError = (host: string, port: number, what: string, e: unknown): UpgradeGuardError =>
+  new UpgradeGuardError('UG_ERR_USAGE', `cannot listen on ${host}:${port} (${what}): ${(e as NodeJS.ErrnoException).code ?? errorLine(e)}`, { cause: e })
+
+/** Binds a port (no connection is accepted on it) to hold it while the rest starts. Port 0 needs no holding. */
+async function reservePort(host: string, port: number, what: string): Promise<Server | undefined> {
+  if (port === 0) return undefined
+  const holder = createServer()
+  await new Promise<void>((resolve, reject) => {
+    holder.once('error', (e) => reject(listenError(host, port, what, e)))
+    holder.listen({ host, port, exclusive: true }, () => resolve())
+  })
+  holder.unref()
+  return holder
+}
+
+const release = (holder: Server | undefined): Promise<void> => new Promise((resolve) => (holder === undefined ? resolve() : holder.close(() => resolve())))
+
+async function listen(app: GuardServer, host: string, port: number, what: string, holder?: Server): Promise<number> {
+  // Handed over within one tick: nothing else in this process binds it meanwhile.
+  await release(holder)
   try {
     await app.listen({ host, port })
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    throw new UpgradeGuardError('UG_ERR_USAGE', `cannot listen on ${host}:${port} (${what}): ${code ?? errorLine(e)}`, { cause: e })
+    throw listenError(host, port, what, e)
   }
   return (app.server.address() as AddressInfo).port
 }
@@ -67,10 +88,17 @@ async function startTls(choice: TlsChoice, logger: Logger, metrics: ServerMetric
   if (choice.kind === 'files') {
     return startFileTls({ certFile: choice.certFile, keyFile: choice.keyFile, logger, onReload: (ok) => metrics.observeReload('certificate', ok), ...(intervalMs !== undefined ? { intervalMs } : {}) })
   }
-  const generated = await generateCertificates(choice.sans)
-  if (choice.caOut !== undefined) writePem(choice.caOut, generated.caCert)
-  const tls = staticTls(generated, `self-signed for ${choice.sans.join(', ')}`)
-  logger.info({ sans: choice.sans, caOut: choice.caOut ?? null, expires: new Date(tls.info().validTo).toISOString() }, 'generated a CA and a serving certificate')
+  const dir = choice.certDir ?? DEFAULT_CERT_DIR
+  const stored = await loadOrCreateSelfSigned(dir, choice.sans)
+  if (choice.caOut !== undefined) writePem(choice.caOut, stored.material.caCert)
+  const tls = staticTls(stored.material, `self-signed for ${choice.sans.join(', ')} (${dir})`)
+  const fields = { certDir: dir, sans: choice.sans, caOut: choice.caOut ?? null, expires: new Date(tls.info().validTo).toISOString(), serial: tls.info().serialNumber }
+  const message = {
+    reused: 'reusing the stored self-signed CA and serving certificate',
+    'reissued-serving': 'kept the stored CA, issued a new serving certificate',
+    generated: 'generated a new self-signed CA and serving certificate (register the new caBundle)',
+  }[stored.action]
+  logger.info({ ...fields, action: stored.action, ...(stored.reason === undefined ? {} : { reason: stored.reason }) }, message)
   return tls
 }
 
@@ -86,6 +114,10 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
   }
 
   try {
+    const webhookHold = await reservePort(options.host, options.port, 'webhook')
+    cleanups.push(() => release(webhookHold))
+    const metricsHold = options.metricsPort === 0 || options.metricsPort === options.port ? undefined : await reservePort(options.host, options.metricsPort, 'metrics')
+    cleanups.push(() => release(metricsHold))
     const policy = startPolicySource({ file: options.policyFile, logger, onReload: (ok) => metrics.observeReload('policy', ok), ...every })
     cleanups.push(() => policy.close())
     const tls = await startTls(options.tls, logger, metrics, intervalMs)
@@ -105,14 +137,14 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
 
     const app = await buildServer({ policy, state, tls, metrics, logger, lifecycle, ...(options.limits !== undefined ? { limits: options.limits } : {}) })
     cleanups.push(() => app.close())
-    const port = await listen(app, options.host, options.port, 'webhook')
+    const port = await listen(app, options.host, options.port, 'webhook', webhookHold)
 
     let metricsApp: GuardServer | undefined
     let metricsPort: number | undefined
     if (options.metricsPort !== 0) {
       metricsApp = await buildMetricsServer({ metrics, policy, state, tls, lifecycle, logger })
       cleanups.push(() => metricsApp?.close())
-      metricsPort = await listen(metricsApp, options.host, options.metricsPort, 'metrics')
+      metricsPort = await listen(metricsApp, options.host, options.metricsPort, 'metrics', metricsHold)
     }
     logger.info({ host: options.host, port, metricsPort: metricsPort ?? null, state: state.description, policy: policy.description, certificate: tls.description }, 'upgrade-guard webhook listening')
 

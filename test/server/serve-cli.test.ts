@@ -1,9 +1,12 @@
 /**
- * `upgrade-guard serve` as a process: the README's main job starts and prints a curl line that
- * works as printed; usage and start-up errors are one line on stderr, exit 2.
+ * `upgrade-guard serve` as a process: the README's main job starts and prints (on stderr) a curl
+ * line that works as printed, stdout carrying JSON lines only; `--self-signed` started twice with
+ * the same folder presents the same CA; usage and start-up errors (a port in use included, found
+ * before anything slow starts) are one line on stderr, exit 2.
  */
-import { execFile, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFile, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect as tlsConnect } from 'node:tls'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
@@ -24,17 +27,19 @@ const hasCurl = spawnSync('curl', ['--version']).status === 0
 describe('the main job', () => {
   it('starts on the embedded default and prints a curl line that works as printed', { timeout: 60_000 }, async () => {
     const caOut = relative(ROOT, join(dir, 'run', 'ca.crt'))
-    const child = spawn(process.execPath, [CLI, 'serve', '--self-signed', '--ca-out', caOut, '--state', 'examples/state', '--policy', 'policies/default.yaml', '--port', '0', '--metrics-port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, 'serve', '--self-signed', '--cert-dir', join(dir, 'main-certs'), '--ca-out', caOut, '--state', 'examples/state', '--policy', 'policies/default.yaml', '--port', '0', '--metrics-port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
+    let err = ''
     child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()))
     try {
-      await waitFor(() => /^curl .*\/validate$/m.test(out) || child.exitCode !== null, 30_000, 'the curl line')
-      const curl = out.split('\n').find((l) => l.startsWith('curl '))
+      await waitFor(() => /^curl .*\/validate$/m.test(err) || child.exitCode !== null, 30_000, 'the curl line')
+      const curl = err.split('\n').find((l) => l.startsWith('curl '))
       expect(curl).toMatch(new RegExp(`^curl --cacert ${caOut.replaceAll('.', '\\.')} -H 'Content-Type: application/json' --data @examples/reviews/kcp-skip-minor\\.json https://127\\.0\\.0\\.1:\\d+/validate$`))
-      // Logs are JSON lines; the plain lines come after "listening".
-      const listening = out.indexOf('"msg":"upgrade-guard webhook listening"')
-      expect(listening).toBeGreaterThan(-1)
-      expect(out.indexOf('curl ')).toBeGreaterThan(listening)
+      // stdout: JSON lines only (the banner went to stderr, after "listening" was logged).
+      expect(out).toContain('"msg":"upgrade-guard webhook listening"')
+      for (const line of out.split('\n').filter((l) => l !== '')) expect(() => JSON.parse(line) as unknown, line).not.toThrow()
+      expect(out).not.toContain('curl ')
       if (!hasCurl) return
       const answer = await new Promise<string>((resolve, reject) =>
         execFile('sh', ['-c', `${curl ?? ''} --silent --show-error`], { cwd: ROOT, timeout: 20_000 }, (e, stdout, stderr) => (e === null ? resolve(stdout) : reject(new Error(`${e.message}: ${stderr}`)))),
@@ -46,6 +51,70 @@ describe('the main job', () => {
       child.kill('SIGTERM')
       await new Promise((r) => child.once('exit', r)).catch(() => undefined)
       killChild(child)
+    }
+  })
+})
+
+/** Starts `serve --self-signed` and resolves with the child, its port and its stdout once it listens. */
+async function startSelfSigned(certDir: string, extra: readonly string[] = []): Promise<{ child: ChildProcessWithoutNullStreams; port: number; out: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--self-signed', '--cert-dir', certDir, '--state', 'examples/state', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0', ...extra], { cwd: ROOT })
+  let out = ''
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+  await waitFor(() => /"msg":"upgrade-guard webhook listening"/.test(out) || child.exitCode !== null, 30_000, 'listening')
+  const line = out.split('\n').find((l) => l.includes('"msg":"upgrade-guard webhook listening"'))
+  const port = (JSON.parse(line ?? '{}') as { port?: number }).port
+  if (port === undefined) throw new Error(`no port in: ${out}`)
+  return { child, port, out: () => out }
+}
+
+/** The certificate chain the server presents, verified against `ca` only (rejects when it does not chain to it). */
+function presentedIssuer(port: number, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
+      const issuer = socket.getPeerX509Certificate()?.issuer ?? ''
+      socket.end()
+      resolve(issuer)
+    })
+    socket.on('error', reject)
+  })
+}
+
+async function stop(child: ChildProcessWithoutNullStreams): Promise<void> {
+  child.kill('SIGTERM')
+  await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)))
+  killChild(child)
+}
+
+describe('--self-signed keeps what it made', () => {
+  it('started twice with the same folder, it presents the same CA (a registered caBundle stays valid)', { timeout: 60_000 }, async () => {
+    const certDir = join(dir, 'persisted')
+    const first = await startSelfSigned(certDir)
+    let ca: string
+    try {
+      expect(first.out()).toContain('"action":"generated"')
+      ca = readFileSync(join(certDir, 'ca.crt'), 'utf8')
+      expect(await presentedIssuer(first.port, ca)).toContain('upgrade-guard self-signed CA')
+    } finally {
+      await stop(first.child)
+    }
+    const second = await startSelfSigned(certDir)
+    try {
+      expect(second.out()).toContain('"action":"reused"')
+      expect(readFileSync(join(certDir, 'ca.crt'), 'utf8')).toBe(ca)
+      // The restarted server chains to the CA of the first run.
+      await expect(presentedIssuer(second.port, ca)).resolves.toContain('upgrade-guard self-signed CA')
+    } finally {
+      await stop(second.child)
+    }
+    // Asking for a name the serving certificate lacks reissues it, from the same CA.
+    const third = await startSelfSigned(certDir, ['--san', 'localhost', '127.0.0.1', 'upgrade-guard.upgrade-guard.svc'])
+    try {
+      expect(third.out()).toContain('"action":"reissued-serving"')
+      expect(third.out()).toContain('does not cover upgrade-guard.upgrade-guard.svc')
+      expect(readFileSync(join(certDir, 'ca.crt'), 'utf8')).toBe(ca)
+      await expect(presentedIssuer(third.port, ca)).resolves.toContain('upgrade-guard self-signed CA')
+    } finally {
+      await stop(third.child)
     }
   })
 })
@@ -85,14 +154,19 @@ describe('usage and start-up errors: one line, exit 2', () => {
     const blocker = createServer()
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
     const port = (blocker.address() as { port: number }).port
+    const certDir = join(dir, 'never-made')
     try {
-      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) =>
-        execFile(process.execPath, [CLI, 'serve', '--self-signed', '--state', 'examples/state', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', '0'], { cwd: ROOT, timeout: 30_000 }, (e, _stdout, stderr) =>
-          resolve({ code: e === null ? 0 : ((e as { code?: number }).code ?? null), stderr }),
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [CLI, 'serve', '--self-signed', '--cert-dir', certDir, '--state', 'examples/state', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', '0'], { cwd: ROOT, timeout: 30_000 }, (e, stdout, stderr) =>
+          resolve({ code: e === null ? 0 : ((e as { code?: number }).code ?? null), stdout, stderr }),
         ),
       )
       expect(r.code).toBe(2)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
       expect(r.stderr).toMatch(new RegExp(`^upgrade-guard: cannot listen on 127\\.0\\.0\\.1:${port} \\(webhook\\): EADDRINUSE`))
+      // Found before anything slow started: no certificate made, no state loaded.
+      expect(existsSync(certDir)).toBe(false)
+      expect(r.stdout).not.toContain('cluster-state view loaded')
     } finally {
       blocker.close()
     }

@@ -14,7 +14,6 @@ const listedAt = (t: number): Step => (h) => h.listed(t)
 const connectedAt = (t: number): Step => (h) => h.connected(t)
 const disconnectedAt = (t: number): Step => (h) => h.disconnected(t)
 const eventAt = (t: number): Step => (h) => h.event(t)
-const failed = (m: string): Step => (h) => h.failed(m)
 
 function health(...steps: Step[]): CacheHealth {
   const h = new CacheHealth()
