@@ -317,6 +317,21 @@ describe('startInformerView', () => {
     for (const r of ['configmaps', 'clusters', 'kubeadmcontrolplanes', 'machinedeployments']) expect(f.lists(r).length).toBeGreaterThanOrEqual(2)
   })
 
+  it('started before the API server: ready within 2 s of it answering, and the reason follows what happens now', { timeout: 20_000 }, async () => {
+    const f = await startFake()
+    await f.stop()
+    const v = await startView(f, { backoff: DEFAULT_BACKOFF })
+    await until('a refused attempt', () => (v.status().reason ?? '').includes('ECONNREFUSED'))
+    await sleep(2500) // long enough for the backoff to reach its cap
+    const backAt = Date.now()
+    await f.restart()
+    expect(await v.waitForSync(10_000)).toBe(true)
+    const readyMs = Date.now() - backAt
+    console.info(`started before the API server: ready ${readyMs} ms after it answered`)
+    expect(readyMs).toBeLessThanOrEqual(2000)
+    expect(v.status()).toMatchObject({ available: true })
+  })
+
   it('etcd restore (new resourceVersions, 410 on the old ones, different objects): no decision is ever made on the old objects', { timeout: 20_000 }, async () => {
     const policy = policyWith()
     const { fake: f, view: v } = await startSynced({ policy, backoff: DEFAULT_BACKOFF })
