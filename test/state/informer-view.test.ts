@@ -366,6 +366,29 @@ describe('startInformerView', () => {
     console.info(`etcd restore: ${verdicts.length} decisions while recovering, ${verdicts.filter((x) => x === 'behind').length} denied as behind, none allowed on the old objects`)
   })
 
+  it('etcd restore under a running API server (its watches answer 410): relists, and never decides on the old objects meanwhile', { timeout: 20_000 }, async () => {
+    const policy = policyWith()
+    const { fake: f, view: v } = await startSynced({ policy, backoff: DEFAULT_BACKOFF })
+    const request = mdVersionBump('workers', 'v1.32.8', 'v1.33.7-2')
+    expect(evaluate(request, v, policy).allowed).toBe(true)
+    f.resetStore([catalogConfigMap(['v1.32.8', 'v1.33.7-2']), clusterObject(), kcpObject('v1.32.8'), mdObject('workers', 'v1.32.8')])
+    f.expireHistory('event')
+    const started = Date.now()
+    // From the moment the client reads the 410 (the first sign it has), the view is behind.
+    await until('the 410 to arrive', () => !v.status().available || v.controlPlane(NS, KCP_NAME)?.version === 'v1.32.8', 5000)
+    let behind = 0
+    for (;;) {
+      expect(evaluate(request, v, policy).allowed).toBe(false)
+      if (v.status().available) break
+      behind++
+      if (Date.now() - started > 10_000) throw new Error('no recovery within 10 s')
+      await sleep(2)
+    }
+    expect([...new Set(evaluate(request, v, policy).denied.map((d) => d.rule))]).toEqual(['workers-follow-control-plane'])
+    expect(v.machineDeployment(NS, 'storage')).toBeUndefined()
+    console.info(`etcd restore under a running server: recovered in ${Date.now() - started} ms, ${behind} checks denied as behind`)
+  })
+
   it('treats a missing catalog ConfigMap as a state, not a failure', async () => {
     const f = await startFake({}, [clusterObject(), kcpObject('v1.33.7-2'), mdObject('workers', 'v1.32.8')])
     const v = await startView(f)
