@@ -15,7 +15,11 @@
  *   stands (it is a denial: nothing unsafe gets through).
  *
  * Everything else is answered from the cache alone, with no API call. Both reads are bounded
- * (a few seconds, well below the webhook's timeout); concurrent catalog reads share one call.
+ * (a few seconds, well below the webhook's timeout) and rate-limited, so a burst of such
+ * requests cannot turn the webhook into a load on the API server: catalog re-reads are shared
+ * (one in flight; requests that arrive meanwhile share the NEXT read, which starts after they
+ * arrived and so sees every write that completed before them), and past the budget a
+ * catalog-key denial is sent as cached, a destructive edit denied (fail closed).
  * The engine stays pure: this module only hands `review()` a different view.
  */
 import { review, type Endpoint, type ReviewDeps, type ReviewOutcome } from '../admission/review.js'
@@ -42,6 +46,32 @@ export interface ConfirmResult {
 
 /** Bound on one confirmation read: well below the webhook's timeoutSeconds. */
 export const CONFIRM_TIMEOUT_MS = 3_000
+/** Reads per second each kind of confirmation may start (a token bucket). */
+export const CONFIRM_READS_PER_SECOND = { catalog: 10, guarded: 4 } as const
+
+/** A token bucket: `take()` is false once `perSecond` reads were started within about a second. */
+class Budget {
+  private tokens: number
+  private at: number
+  private readonly perSecond: number
+  private readonly now: () => number
+
+  constructor(perSecond: number, now: () => number) {
+    this.perSecond = perSecond
+    this.tokens = perSecond
+    this.now = now
+    this.at = now()
+  }
+
+  take(): boolean {
+    const t = this.now()
+    this.tokens = Math.min(this.perSecond, this.tokens + ((t - this.at) / 1000) * this.perSecond)
+    this.at = t
+    if (this.tokens < 1) return false
+    this.tokens -= 1
+    return true
+  }
+}
 
 const GUARDED_CACHES: readonly CacheName[] = ['kubeadmcontrolplanes', 'machinedeployments']
 
@@ -89,19 +119,51 @@ export interface ConfirmerOptions {
   readonly reader: FreshReader
   readonly logger: Logger
   readonly timeoutMs?: number
+  readonly readsPerSecond?: { readonly catalog: number; readonly guarded: number }
+  readonly now?: () => number
 }
 
 export class Confirmer {
   private readonly reader: FreshReader
   private readonly log: Logger
   private readonly timeoutMs: number
-  /** One catalog read in flight at a time; requests arriving meanwhile share it. */
+  private readonly catalogBudget: Budget
+  private readonly guardedBudget: Budget
+  /** The catalog read in flight (one at a time). */
   private catalogRead: Promise<FreshRead> | undefined
+  /** The read after it, shared by every request that arrived while it was in flight. */
+  private nextCatalogRead: Promise<FreshRead> | undefined
 
   constructor(options: ConfirmerOptions) {
     this.reader = options.reader
     this.log = options.logger
     this.timeoutMs = options.timeoutMs ?? CONFIRM_TIMEOUT_MS
+    const now = options.now ?? Date.now
+    const rates = options.readsPerSecond ?? CONFIRM_READS_PER_SECOND
+    this.catalogBudget = new Budget(rates.catalog, now)
+    this.guardedBudget = new Budget(rates.guarded, now)
+  }
+
+  /** A catalog read that starts after this call (so it sees every write completed before it). */
+  private freshCatalog(): Promise<FreshRead> {
+    const start = (): Promise<FreshRead> => {
+      const read = this.reader.readFresh(['catalog'], this.timeoutMs).finally(() => {
+        if (this.catalogRead === read) this.catalogRead = undefined
+      })
+      this.catalogRead = read
+      return read
+    }
+    const current = this.catalogRead
+    if (current === undefined) return start()
+    // A read already in flight started before this request arrived: it may miss the write the
+    // request depends on. Wait for it and share the next one.
+    this.nextCatalogRead ??= current
+      .catch(() => undefined)
+      .then(() => {
+        this.nextCatalogRead = undefined
+        return start()
+      })
+    return this.nextCatalogRead
   }
 
   /** The verdict to send: the cached one, or one confirmed against the API server. */
@@ -123,6 +185,7 @@ export class Confirmer {
     let view: ClusterView
     let confirmation: Confirmation
     try {
+      if (!this.guardedBudget.take()) throw new Error('too many destructive catalog edits to confirm at once; retry in a second')
       const fresh = await this.reader.readFresh(GUARDED_CACHES, this.timeoutMs)
       view = overlayView(deps.view, fresh.view, { guarded: true, status: { available: true, updatedAt: Date.now() } })
       confirmation = 'consistent-read'
@@ -139,10 +202,8 @@ export class Confirmer {
   private async recheckCatalogKey(outcome: ResponseOutcome, body: unknown, endpoint: Endpoint, deps: ReviewDeps): Promise<ConfirmResult> {
     let fresh: FreshRead
     try {
-      this.catalogRead ??= this.reader.readFresh(['catalog'], this.timeoutMs).finally(() => {
-        this.catalogRead = undefined
-      })
-      fresh = await this.catalogRead
+      if (!this.catalogBudget.take()) throw new Error('re-read budget spent (too many catalog-key denials at once)')
+      fresh = await withDeadline(this.freshCatalog(), this.timeoutMs)
     } catch (e) {
       this.log.warn({ uid: outcome.request.uid, err: errorLine(e).slice(0, 200) }, 'could not re-read the catalog; the cached catalog-key denial stands')
       return { outcome, confirmation: 'fresh-catalog-failed' }
@@ -152,6 +213,15 @@ export class Confirmer {
     if (next.body.response.allowed) this.log.info({ uid: outcome.request.uid, confirmation: 'fresh-catalog' }, 'catalog-key denial withdrawn: the catalog read fresh has the key (the watch had not delivered it yet)')
     return { outcome: next, confirmation: 'fresh-catalog' }
   }
+}
+
+/** Rejects when `promise` has not settled within ms (waiting for a shared read counts too). */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }
 
 function parse(text: string): unknown {

@@ -194,21 +194,49 @@ describe('Confirmer (unit)', () => {
     expect(result.outcome.body.response.allowed).toBe(false)
   })
 
-  it('concurrent catalog-key re-checks share one read', async () => {
-    let calls = 0
-    const fresh = view([catalog([...KEYS, 'v1.34.5'])])
+  it('requests that arrive while a catalog read is in flight share the NEXT read (the earlier one may miss their write)', async () => {
+    const reads: number[] = []
+    const without = view([catalog(KEYS)])
+    const withKey = view([catalog([...KEYS, 'v1.34.5'])])
     const reader: FreshReader = {
       readFresh: async (caches): Promise<FreshRead> => {
-        calls++
+        reads.push(reads.length + 1)
+        const n = reads.length
         await new Promise((r) => setTimeout(r, 20))
-        return { view: fresh, caches, resourceVersions: {} }
+        // The key was added while read 1 was in flight: only read 2 sees it.
+        return { view: n === 1 ? without : withKey, caches, resourceVersions: {} }
       },
     }
     const confirmer = new Confirmer({ reader, logger: silentLogger() })
     const text = admissionReview('UPDATE', running, kcp({ version: 'v1.34.5', statusVersion: 'v1.33.7-2' }))
-    const results = await Promise.all([1, 2, 3].map(() => confirmer.confirm(response(text), text, 'validate', deps)))
-    expect(results.map((r) => r.outcome.body.response.allowed)).toEqual([true, true, true])
-    expect(calls).toBe(1)
+    const first = confirmer.confirm(response(text), text, 'validate', deps)
+    const later = [2, 3, 4].map(() => confirmer.confirm(response(text), text, 'validate', deps))
+    const results = await Promise.all([first, ...later])
+    expect(results.map((r) => r.outcome.body.response.allowed)).toEqual([false, true, true, true])
+    expect(reads).toEqual([1, 2])
+  })
+
+  it('past the read budget a catalog-key denial is sent as cached, a destructive edit is denied', async () => {
+    let calls = 0
+    const reader: FreshReader = {
+      readFresh: async (caches): Promise<FreshRead> => {
+        calls++
+        return { view: view([catalog([...KEYS, 'v1.34.5'])]), caches, resourceVersions: {} }
+      },
+    }
+    const clock = 1_000_000
+    const confirmer = new Confirmer({ reader, logger: silentLogger(), readsPerSecond: { catalog: 2, guarded: 1 }, now: () => clock })
+    const bump = admissionReview('UPDATE', running, kcp({ version: 'v1.34.5', statusVersion: 'v1.33.7-2' }))
+    const verdicts: (boolean | undefined)[] = []
+    for (let i = 0; i < 3; i++) verdicts.push((await confirmer.confirm(response(bump), bump, 'validate', deps)).outcome.body.response.allowed)
+    expect(verdicts).toEqual([true, true, false])
+    expect(calls).toBe(2)
+    const removeKey = admissionReview('UPDATE', catalog(KEYS), catalog(['v1.33.7-2']))
+    const first = await confirmer.confirm(response(removeKey), removeKey, 'validate', deps)
+    expect(first.confirmation).toBe('consistent-read')
+    const second = await confirmer.confirm(response(removeKey), removeKey, 'validate', deps)
+    expect(second.confirmation).toBe('consistent-read-failed')
+    expect(second.outcome.body.response.status?.message).toContain('too many destructive catalog edits to confirm at once')
   })
 
   it('overlayView answers catalog or KCP/MD questions from the fresh view and everything else from the base', () => {
