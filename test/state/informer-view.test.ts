@@ -299,6 +299,8 @@ describe('startInformerView', () => {
       await sleep(20)
     }
     expect([...reasons].some((r) => r.includes('ECONNREFUSED'))).toBe(true)
+    // Every reason names what is going on: the refused or dropped connection, or the attempt in flight.
+    for (const r of reasons) expect(r).toMatch(/behind since \S+: (.*(ECONNREFUSED|UND_ERR_SOCKET|terminated).*; retrying|relisting now|watch ended, resuming)/)
     const backAt = Date.now()
     await f.restart()
     let sawRelisting = false
