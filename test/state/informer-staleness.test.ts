@@ -1,7 +1,10 @@
 /**
  * Freshness bookkeeping of the live caches and the relist backoff, with a fake clock: a
- * connected watch is fresh however idle, a disconnected one ages from the moment it dropped.
+ * connected watch (or a completed list) is fresh however idle; the moment a watch drops the cache
+ * is behind and the view unavailable, with one short current reason. A property test checks that
+ * for any sequence of list/watch events.
  */
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { backoffDelay, DEFAULT_BACKOFF, describeError, isUnreachable } from '../../src/state/informer-view.js'
 import { CacheHealth, REASON_MAX, summarizeHealth } from '../../src/state/staleness.js'
@@ -154,5 +157,53 @@ describe('describeError', () => {
   it('never echoes response headers of an API error', () => {
     const err = Object.assign(new Error('HTTP-Code: 401 Headers: {"www-authenticate":"Bearer secret"}'), { code: 401, body: '' })
     expect(describeError(err)).toBe('HTTP 401')
+  })
+})
+
+describe('property: a view with any cache behind is never available, and its reason stays short', () => {
+  type Ev = { readonly cache: number; readonly kind: 'listed' | 'connected' | 'disconnected' | 'resuming' | 'failed' | 'listing' | 'event'; readonly dt: number; readonly err: string }
+  const event = fc.record({
+    cache: fc.integer({ min: 0, max: 5 }),
+    kind: fc.constantFrom('listed', 'connected', 'disconnected', 'resuming', 'failed', 'listing', 'event'),
+    dt: fc.integer({ min: 0, max: 5000 }),
+    err: fc.string({ maxLength: 500 }),
+  }) as fc.Arbitrary<Ev>
+
+  it('holds for any sequence of list/watch events', () => {
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 60 }), (events) => {
+        const caches = Array.from({ length: 6 }, (_, i) => ({ name: `cache-${i}`, health: new CacheHealth() }))
+        // Whether each cache's last word was "you hold what the server holds".
+        const isCurrent = caches.map(() => false)
+        const isSynced = caches.map(() => false)
+        let now = T0
+        for (const e of events) {
+          now += e.dt
+          const h = caches[e.cache]?.health as CacheHealth
+          if (e.kind === 'listed') {
+            h.listed(now)
+            isCurrent[e.cache] = true
+            isSynced[e.cache] = true
+          } else if (e.kind === 'connected') {
+            h.connected(now)
+            isCurrent[e.cache] = true
+          } else if (e.kind === 'disconnected' || e.kind === 'resuming' || e.kind === 'failed') {
+            if (e.kind === 'disconnected') h.disconnected(now)
+            else if (e.kind === 'resuming') h.resuming(now)
+            else h.failed(e.err, now, now + 100)
+            isCurrent[e.cache] = false
+          } else if (e.kind === 'listing') h.listing()
+          else h.event(now)
+          const status = summarizeHealth(caches, now)
+          const expected = isCurrent.every((c, i) => c && isSynced[i])
+          expect(status.available).toBe(expected)
+          if (!status.available) {
+            expect((status.reason ?? '').length).toBeGreaterThan(0)
+            expect((status.reason ?? '').length).toBeLessThanOrEqual(REASON_MAX)
+          }
+        }
+      }),
+      { numRuns: 300 },
+    )
   })
 })
