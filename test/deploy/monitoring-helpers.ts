@@ -8,7 +8,7 @@
  * Prometheus text format that lists what /metrics serves.
  */
 import { execFileSync } from 'node:child_process'
-import { cpSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parser } from '@prometheus-io/lezer-promql'
 import { parse } from 'yaml'
@@ -29,14 +29,19 @@ export function enableMonitoring(kustomization: string): string {
   return kustomization.replace(commented, `components:\n  - ${COMPONENT_ENTRY}\n`)
 }
 
-/** A copy of manifests/ with the component on in `overlay`; self-signed gets its certificate files made. */
-export function renderWithMonitoring(overlay: 'cert-manager' | 'self-signed'): { readonly dir: string; readonly rendered: Rendered } {
+/**
+ * A copy of manifests/ with the component on in `overlay`. self-signed needs certificate files:
+ * copied from `certificatesFrom` (another rendered copy, so the two renders can be compared), or
+ * made by gen-certs.sh.
+ */
+export function renderWithMonitoring(overlay: 'cert-manager' | 'self-signed', certificatesFrom?: string): { readonly dir: string; readonly rendered: Rendered } {
   const tmp = tempDir('ug-monitoring-')
   cpSync(MANIFESTS, join(tmp, 'manifests'), { recursive: true })
   const dir = join(tmp, 'manifests', 'overlays', overlay)
   const file = join(dir, 'kustomization.yaml')
   writeFileSync(file, enableMonitoring(readFileSync(file, 'utf8')))
-  if (overlay === 'self-signed') execFileSync('sh', [join(dir, 'gen-certs.sh'), '--out', dir], { stdio: 'pipe', timeout: 60_000 })
+  if (overlay === 'self-signed' && certificatesFrom !== undefined) for (const f of ['tls.crt', 'tls.key', 'ca.crt']) copyFileSync(join(certificatesFrom, f), join(dir, f))
+  else if (overlay === 'self-signed') execFileSync('sh', [join(dir, 'gen-certs.sh'), '--out', dir], { stdio: 'pipe', timeout: 60_000 })
   return { dir, rendered: render(dir) }
 }
 

@@ -23,8 +23,18 @@ const MONITORING_IDS = [
 const byId = (objects: readonly Obj[]): Map<string, Obj> => new Map(objects.map((o) => [objectId(o), o]))
 
 const overlays = [
-  { name: 'cert-manager', without: () => rendered(CERT_MANAGER).objects },
-  ...(opensslAvailable() ? [{ name: 'self-signed', without: () => renderSelfSignedCopy().rendered.objects }] : []),
+  { name: 'cert-manager', without: () => ({ objects: rendered(CERT_MANAGER).objects, certificates: undefined }) },
+  ...(opensslAvailable()
+    ? [
+        {
+          name: 'self-signed',
+          without: () => {
+            const copy = renderSelfSignedCopy()
+            return { objects: copy.rendered.objects, certificates: copy.dir }
+          },
+        },
+      ]
+    : []),
 ] as const
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
@@ -57,8 +67,9 @@ describe('the component itself', () => {
 })
 
 describe.each(overlays)('overlays/$name', ({ name, without }) => {
-  const off = byId(without())
-  const on = renderWithMonitoring(name as 'cert-manager' | 'self-signed')
+  const base = without()
+  const off = byId(base.objects)
+  const on = renderWithMonitoring(name as 'cert-manager' | 'self-signed', base.certificates)
   const onById = byId(on.rendered.objects)
 
   it('without the component: no ServiceMonitor, PrometheusRule or dashboard', () => {
