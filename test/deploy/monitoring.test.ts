@@ -11,6 +11,7 @@ import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
 import { CERT_MANAGER, containerPort, flagValue, one, opensslAvailable, readText, rendered, renderSelfSignedCopy, selectorMatches } from './deploy-helpers.js'
 import { schemaProblems } from './k8s-schema.js'
+import { crdUnknownFields } from './monitoring-crd-fields.js'
 import { kubectlWithKustomize, objectId, renderBuiltin, renderWithKubectl, type Obj } from './kustomize.js'
 import { alertRules, COMPONENT, dashboardFile, dashboardQueries, enableMonitoring, promqlUses, renderWithMonitoring } from './monitoring-helpers.js'
 
@@ -61,7 +62,17 @@ describe('the component itself', () => {
     expect(parse(text) as Obj).not.toHaveProperty('components')
   })
 
-  it('the built-in renderer refuses a Component used as a resource, and a Kustomization used as a component', () => {
+  it('the unknown-field check of the CRD objects catches a misspelt field', () => {
+    const monitor = parse(readFileSync(join(COMPONENT, 'servicemonitor.yaml'), 'utf8')) as Obj
+    monitor.spec.endpoints[0].honorLabel = true
+    monitor.spec.endpoints[0].honorLabels = undefined
+    const rule = parse(readFileSync(join(COMPONENT, 'prometheusrule.yaml'), 'utf8')) as Obj
+    rule.spec.groups[0].rules[0].annotation = {}
+    expect(crdUnknownFields(monitor)).toEqual(['spec.endpoints[0].honorLabel: unknown field'])
+    expect(crdUnknownFields(rule)).toEqual(['spec.groups[0].rules[0].annotation: unknown field'])
+  })
+
+  it('the built-in renderer refuses a Component rendered as a Kustomization', () => {
     expect(() => renderBuiltin(COMPONENT)).toThrow(/kind is Component, expected Kustomization/)
   })
 })
@@ -82,8 +93,9 @@ describe.each(overlays)('overlays/$name', ({ name, without }) => {
     for (const [id, obj] of off) expect(onById.get(id), id).toEqual(obj)
   })
 
-  it('with the component: every new object passes its schema', () => {
+  it('with the component: every new object passes its schema, and the CRD objects have no unknown field', () => {
     for (const id of MONITORING_IDS) expect(schemaProblems(onById.get(id) as Obj), id).toEqual([])
+    for (const id of MONITORING_IDS.slice(0, 2)) expect(crdUnknownFields(onById.get(id) as Obj), id).toEqual([])
   })
 
   it.skipIf(kubectlWithKustomize() === undefined)('with the component: the built-in renderer = kubectl kustomize', () => {
