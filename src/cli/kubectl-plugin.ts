@@ -115,6 +115,8 @@ export function translateArgs(args: readonly string[], env: PluginEnvironment): 
     return [...(flags.kubeconfig !== undefined ? ['--kubeconfig', flags.kubeconfig] : []), ...(flags.context !== undefined ? ['--context', flags.context] : []), ...(flags.namespace !== undefined ? ['--namespace', flags.namespace] : []), ...rest]
   }
   const out = [...rest]
+  // `<command> --help` needs no cluster: the main CLI prints the command's flags.
+  if (out.includes('--help') || out.includes('-h')) return out
   const fromFiles = hasOption(out, '--state')
   let kubeconfig = flags.kubeconfig
   if (kubeconfig === undefined && !fromFiles) {

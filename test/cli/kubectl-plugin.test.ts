@@ -117,6 +117,7 @@ describe('translateArgs (kubectl conventions -> upgrade-guard flags)', () => {
     { name: 'validate: --state reads files, no kubeconfig added', args: ['validate', '-f', 'x.yaml', '--state', 's/'], expected: ['validate', '-f', 'x.yaml', '--state', 's/'] },
     { name: 'audit: explicit --kubeconfig wins over KUBECONFIG', args: ['audit', '--kubeconfig=/mine', '-o', 'json'], expected: ['audit', '-o', 'json', '--kubeconfig', '/mine'] },
     { name: 'other commands pass through', args: ['review', '--mutate'], expected: ['review', '--mutate'] },
+    { name: '<command> --help needs no kubeconfig', args: ['plan', '--help'], expected: ['plan', '--help'] },
     { name: 'after --, nothing is taken', args: ['validate', '-f', 'x', '--state', 's', '--', '-n', 'a'], expected: ['validate', '-f', 'x', '--state', 's', '--', '-n', 'a'] },
   ])('$name', ({ args, expected }) => {
     expect(translateArgs(args, env())).toEqual(expected)
@@ -209,6 +210,12 @@ describe('kubectl-upgrade_guard as a process', () => {
     const r = await runPlugin(['validate', '-f', 'examples/changes/01-kcp-one-minor.yaml'])
     expect(r.code).toBe(2)
     expect(r.stderr).toBe('kubectl-upgrade_guard: validate: no kubeconfig: give --kubeconfig FILE, set KUBECONFIG, create ~/.kube/config, or read files with --state PATH\n')
+  })
+
+  it('validate --help: the main CLI lists the flags, with no kubeconfig anywhere', async () => {
+    const r = await runPlugin(['validate', '--help'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/--context <name>/)
   })
 
   it('no arguments: usage on stderr, exit 2; --help: usage on stdout, exit 0', async () => {
