@@ -29,8 +29,7 @@ export async function loadKubeConfig(kubeconfig: string, context?: string): Prom
     } catch (e) {
       throw new UpgradeGuardError('UG_ERR_STATE_READ', `cannot load the kubeconfig: ${firstLine(e)}`, { file, cause: e })
     }
-    // kubectl: the first file that sets current-context wins.
-    if (next !== kubeConfig) kubeConfig.mergeConfig(next, kubeConfig.getCurrentContext() !== '')
+    if (next !== kubeConfig) mergeFirstWins(kubeConfig, next)
   }
   if (context !== undefined) {
     if (kubeConfig.getContextObject(context) === null) {
@@ -40,6 +39,18 @@ export async function loadKubeConfig(kubeconfig: string, context?: string): Prom
     kubeConfig.setCurrentContext(context)
   }
   return kubeConfig
+}
+
+/**
+ * kubectl's merge of a KUBECONFIG list: the first file to set a cluster, user, context or
+ * current-context wins; later ones never override. (client-node's mergeConfig throws on a
+ * duplicate name instead.)
+ */
+function mergeFirstWins(into: KubeConfig, from: KubeConfig): void {
+  for (const cluster of from.getClusters()) if (into.getCluster(cluster.name) === null) into.addCluster(cluster)
+  for (const user of from.getUsers()) if (into.getUser(user.name) === null) into.addUser(user)
+  for (const context of from.getContexts()) if (into.getContextObject(context.name) === null) into.addContext(context)
+  if (!into.getCurrentContext() && from.getCurrentContext()) into.setCurrentContext(from.getCurrentContext())
 }
 
 export async function loadLiveStateOnce(kubeconfig: string, policy: Policy, context?: string): Promise<MemoryView> {

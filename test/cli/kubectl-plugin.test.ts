@@ -13,6 +13,7 @@ import { delimiter, join } from 'node:path'
 import { parseAllDocuments, stringify } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { contextNamespace, extractKubectlFlags, translateArgs, type PluginEnvironment } from '../../src/cli/kubectl-plugin.js'
+import { loadKubeConfig } from '../../src/cli/live-state.js'
 import { FakeApiServer } from '../state/fake-apiserver.js'
 import { ROOT, runCli, type Run } from '../helpers/cli.js'
 
@@ -147,6 +148,18 @@ describe('translateArgs (kubectl conventions -> upgrade-guard flags)', () => {
     expect(contextNamespace(`${first}${delimiter}${second}`, undefined)).toBe('bee')
     expect(contextNamespace(`${first}${delimiter}${second}`, 'a')).toBe('from-first')
     expect(contextNamespace('/nonexistent', undefined)).toBeUndefined()
+  })
+
+  it('loadKubeConfig merges a KUBECONFIG list as kubectl does: the first current-context set wins', async () => {
+    const cluster = { name: 'c', cluster: { server: 'https://127.0.0.1:6443' } }
+    const user = { name: 'u', user: { token: 't' } }
+    const noCurrent = write('merge-a.yaml', stringify({ apiVersion: 'v1', kind: 'Config', clusters: [cluster], users: [user], contexts: [{ name: 'a', context: { cluster: 'c', user: 'u' } }] }))
+    const currentB = write('merge-b.yaml', stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'b', clusters: [cluster], users: [user], contexts: [{ name: 'b', context: { cluster: 'c', user: 'u' } }] }))
+    const currentA = write('merge-c.yaml', stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'a', clusters: [cluster], users: [user], contexts: [] }))
+    expect((await loadKubeConfig(`${noCurrent}${delimiter}${currentB}`)).getCurrentContext()).toBe('b')
+    expect((await loadKubeConfig(`${currentA}${delimiter}${noCurrent}${delimiter}${currentB}`)).getCurrentContext()).toBe('a')
+    expect((await loadKubeConfig(`${noCurrent}${delimiter}${currentB}`, 'a')).getCurrentContext()).toBe('a')
+    await expect(loadKubeConfig(`${noCurrent}${delimiter}/nonexistent/kubeconfig`)).rejects.toThrow(/cannot load the kubeconfig/)
   })
 
   it('extractKubectlFlags leaves every other argument in order', () => {
