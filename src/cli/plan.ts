@@ -17,6 +17,7 @@ type PlanFormat = (typeof PLAN_FORMATS)[number]
 interface PlanOptions {
   readonly state?: string[]
   readonly kubeconfig?: string
+  readonly context?: string
   readonly cluster: string
   readonly to: string
   readonly policy: string
@@ -38,6 +39,7 @@ export function registerPlan(program: Command): void {
     .description('print the ordered, numbered steps of a safe upgrade of one cluster to a Kubernetes version')
     .option('--state <path...>', 'cluster state: manifest files or folders (kubectl get -o yaml output)')
     .option('--kubeconfig <file>', 'read the state once from a cluster instead (list only)')
+    .option('--context <name>', 'kubeconfig context to use (with --kubeconfig)')
     .requiredOption('--cluster <namespace/name>', 'the CAPI Cluster to upgrade')
     .requiredOption('--to <version>', 'target Kubernetes version, a catalog key such as v1.34.5-3')
     .option('--policy <file>', 'policy file', DEFAULT_POLICY_FILE)
@@ -49,7 +51,8 @@ export function registerPlan(program: Command): void {
       const policy = loadPolicy(opts.policy)
       if (opts.state !== undefined && opts.kubeconfig !== undefined) throw new UpgradeGuardError('UG_ERR_USAGE', '--state and --kubeconfig are alternatives: give one')
       if (opts.state === undefined && opts.kubeconfig === undefined) throw new UpgradeGuardError('UG_ERR_USAGE', 'give the cluster state with --state PATH (or --kubeconfig FILE)')
-      const view = opts.kubeconfig !== undefined ? await loadLiveStateOnce(opts.kubeconfig, policy) : loadFileView(opts.state ?? [], policy.catalog).view
+      if (opts.context !== undefined && opts.kubeconfig === undefined) throw new UpgradeGuardError('UG_ERR_USAGE', '--context needs --kubeconfig')
+      const view = opts.kubeconfig !== undefined ? await loadLiveStateOnce(opts.kubeconfig, policy, opts.context) : loadFileView(opts.state ?? [], policy.catalog).view
       const result = planUpgrade(view, policy, { namespace, cluster: name, to: opts.to, requireCatalog: opts.requireCatalog === true, via: opts.via ?? [] })
       process.stdout.write(opts.output === 'json' ? formatPlanJson(result) : formatPlanText(result))
       if (result.refused) {

@@ -2,8 +2,8 @@
  * @module test/deploy/k8s-schema
  * Checks rendered manifests against the Kubernetes API schemas, twice:
  *
- * 1. `kubernetes-models` (and `@kubernetes-models/cert-manager`): JSON Schemas generated from
- *    the Kubernetes OpenAPI spec (and cert-manager's CRDs), validated with ajv: types, formats,
+ * 1. `kubernetes-models` (and `@kubernetes-models/cert-manager`, `/prometheus-operator`): JSON
+ *    Schemas generated from the Kubernetes OpenAPI spec (and those CRDs), validated with ajv: types, formats,
  *    required fields.
  * 2. Unknown fields, as the API server's strict field validation (`kubectl apply` default)
  *    rejects them: every key is looked up in the attribute maps of @kubernetes/client-node's
@@ -13,6 +13,7 @@
  */
 import * as k8s from '@kubernetes/client-node'
 import { Certificate, Issuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1'
+import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1'
 import { MutatingWebhookConfiguration, ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1'
 import { Deployment } from 'kubernetes-models/apps/v1'
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
@@ -62,6 +63,9 @@ export const KINDS: Readonly<Record<string, KindInfo>> = {
   },
   'cert-manager.io/v1/Issuer': { validate: model(Issuer), namespaced: true },
   'cert-manager.io/v1/Certificate': { validate: model(Certificate), namespaced: true },
+  // manifests/components/monitoring (prometheus-operator CRDs)
+  'monitoring.coreos.com/v1/ServiceMonitor': { validate: model(ServiceMonitor), namespaced: true },
+  'monitoring.coreos.com/v1/PrometheusRule': { validate: model(PrometheusRule), namespaced: true },
 }
 
 export const kindKey = (obj: Obj): string => `${String(obj.apiVersion)}/${String(obj.kind)}`

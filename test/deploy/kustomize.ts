@@ -4,9 +4,10 @@
  *
  * With `kubectl` on the PATH the real thing renders (`kubectl kustomize DIR`). Without it, a
  * small built-in renderer does, and it knows only the kustomize features these manifests use:
- * `resources` (files and folders), `configMapGenerator` / `secretGenerator` (files, no name
- * hash), JSON 6902 `patches` with a `target`, and `replacements` (field paths with `*`,
- * `[key=value]` and `\.`, option `create`). Anything else in a kustomization.yaml makes it
+ * `resources` (files and folders), `components` (`kind: Component` folders, applied after the
+ * resources and before the generators, as kustomize does), `configMapGenerator` /
+ * `secretGenerator` (files, no name hash), JSON 6902 `patches` with a `target`, and
+ * `replacements` (field paths with `*`, `[key=value]` and `\.`, option `create`). Anything else in a kustomization.yaml makes it
  * throw rather than render something different from kustomize. A test renders every folder
  * both ways and compares, so the two cannot drift apart unnoticed where kubectl exists.
  *
@@ -72,6 +73,7 @@ const SUPPORTED_KEYS = new Set([
   'apiVersion',
   'kind',
   'resources',
+  'components',
   'configMapGenerator',
   'secretGenerator',
   'generatorOptions',
@@ -80,24 +82,9 @@ const SUPPORTED_KEYS = new Set([
 ])
 
 export function renderBuiltin(dir: string): Obj[] {
-  const file = join(dir, 'kustomization.yaml')
-  const [k] = parseDocs(readFileSync(file, 'utf8'), file)
-  if (k === undefined) throw new Error(`${file}: empty`)
-  for (const key of Object.keys(k)) {
-    if (!SUPPORTED_KEYS.has(key)) throw new Error(`${file}: the built-in renderer does not support "${key}"`)
-  }
-  if (k.kind !== 'Kustomization') throw new Error(`${file}: kind is ${String(k.kind)}`)
-
+  const { k, file } = readKustomization(dir, 'Kustomization')
   const objects: Obj[] = []
-  for (const entry of (k.resources ?? []) as string[]) {
-    const path = resolve(dir, entry)
-    if (statSync(path).isDirectory()) objects.push(...renderBuiltin(path))
-    else objects.push(...parseDocs(readFileSync(path, 'utf8'), path))
-  }
-  for (const gen of (k.configMapGenerator ?? []) as Obj[]) objects.push(generate('ConfigMap', gen, dir, k.generatorOptions, file))
-  for (const gen of (k.secretGenerator ?? []) as Obj[]) objects.push(generate('Secret', gen, dir, k.generatorOptions, file))
-  for (const patch of (k.patches ?? []) as Obj[]) applyPatch(objects, patch, dir, file)
-  for (const repl of (k.replacements ?? []) as Obj[]) applyReplacement(objects, repl, file)
+  accumulate(objects, k, dir, file)
 
   const seen = new Set<string>()
   for (const obj of objects) {
@@ -106,6 +93,45 @@ export function renderBuiltin(dir: string): Obj[] {
     seen.add(id)
   }
   return objects
+}
+
+const API_VERSIONS: Readonly<Record<string, string>> = {
+  Kustomization: 'kustomize.config.k8s.io/v1beta1',
+  Component: 'kustomize.config.k8s.io/v1alpha1',
+}
+
+function readKustomization(dir: string, kind: 'Kustomization' | 'Component'): { k: Obj; file: string } {
+  const file = join(dir, 'kustomization.yaml')
+  const [k] = parseDocs(readFileSync(file, 'utf8'), file)
+  if (k === undefined) throw new Error(`${file}: empty`)
+  for (const key of Object.keys(k)) {
+    if (!SUPPORTED_KEYS.has(key)) throw new Error(`${file}: the built-in renderer does not support "${key}"`)
+  }
+  if (k.kind !== kind) throw new Error(`${file}: kind is ${String(k.kind)}, expected ${kind}`)
+  if (k.apiVersion !== API_VERSIONS[kind]) throw new Error(`${file}: apiVersion of a ${kind} is ${API_VERSIONS[kind]}, not ${String(k.apiVersion)}`)
+  return { k, file }
+}
+
+/**
+ * kustomize's order (kusttarget AccumulateTarget): resources, then components (each one's own
+ * resources, generators and patches work on everything accumulated so far), then this
+ * kustomization's generators, patches and replacements.
+ */
+function accumulate(objects: Obj[], k: Obj, dir: string, file: string): void {
+  for (const entry of (k.resources ?? []) as string[]) {
+    const path = resolve(dir, entry)
+    if (statSync(path).isDirectory()) objects.push(...renderBuiltin(path))
+    else objects.push(...parseDocs(readFileSync(path, 'utf8'), path))
+  }
+  for (const entry of (k.components ?? []) as string[]) {
+    const path = resolve(dir, entry)
+    const component = readKustomization(path, 'Component')
+    accumulate(objects, component.k, path, component.file)
+  }
+  for (const gen of (k.configMapGenerator ?? []) as Obj[]) objects.push(generate('ConfigMap', gen, dir, k.generatorOptions, file))
+  for (const gen of (k.secretGenerator ?? []) as Obj[]) objects.push(generate('Secret', gen, dir, k.generatorOptions, file))
+  for (const patch of (k.patches ?? []) as Obj[]) applyPatch(objects, patch, dir, file)
+  for (const repl of (k.replacements ?? []) as Obj[]) applyReplacement(objects, repl, file)
 }
 
 export const objectId = (obj: Obj): string =>
