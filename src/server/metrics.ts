@@ -145,13 +145,8 @@ export class ServerMetrics {
         else this.set(self.tls.info().validTo / 1000)
       },
     })
-    // --- issue 15 placeholder: names fixed for issues 11 (cache) and 14 (audit), registered
-    // here only so the monitoring component's expressions are checked against /metrics before
-    // those land. They set no series; the lead keeps the owners' definitions at merge.
-    new Gauge({ name: 'upgrade_guard_cache_synced', help: '1 when the cache has synced with the API server, 0 while it lists or relists, by cache.', labelNames: ['cache'], registers })
-    new Counter({ name: 'upgrade_guard_watch_restarts_total', help: 'Watch restarts (reconnects and relists), by cache.', labelNames: ['cache'], registers })
+    // --- placeholder until the audit lands (issue 14 defines it)
     new Gauge({ name: 'upgrade_guard_audit_findings', help: 'Existing objects that break a rule as they stand, by rule, kind and namespace.', labelNames: ['rule', 'kind', 'namespace'], registers })
-    // --- end issue 15 placeholder
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
   }
 
