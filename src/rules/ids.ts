@@ -15,6 +15,12 @@ export const RULE_IDS = [
   'release-order',
   'registry-address',
   'pinned-component-tags',
+  // Preflight (SPEC "Upgrade lifecycle beyond the edit"): only edits that start a version rollout.
+  'management-ready',
+  'management-version',
+  'control-plane-healthy',
+  'workers-healthy',
+  'pool-capacity',
 ] as const
 
 export type RuleId = (typeof RULE_IDS)[number]

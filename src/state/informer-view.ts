@@ -31,6 +31,7 @@ import { getString, isRecord } from '../objects/unstructured.js'
 import { DEFAULT_POLICY } from '../policy/load.js'
 import type { Policy } from '../policy/types.js'
 import type { ClusterView, ViewStatus } from './cluster-view.js'
+import type { LifecycleFacts } from './lifecycle-view.js'
 import { discoverApiLevel } from './discovery.js'
 import { MemoryView, type ObjectKind } from './memory-view.js'
 import { CacheHealth, summarizeHealth } from './staleness.js'
@@ -571,6 +572,14 @@ class LiveView implements InformerView {
 
   clusterOfControlPlane(namespace: string, name: string): ClusterInfo | undefined {
     return this.memory.clusterOfControlPlane(namespace, name)
+  }
+
+  lifecycle(): LifecycleFacts {
+    return this.memory.lifecycle()
+  }
+
+  managementVersion(): string | undefined {
+    return this.memory.managementVersion()
   }
 
   counts(): { readonly clusters: number; readonly controlPlanes: number; readonly machineDeployments: number; readonly catalogEntries: number } {
