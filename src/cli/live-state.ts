@@ -17,5 +17,5 @@ export async function loadLiveStateOnce(kubeconfig: string, policy: Policy): Pro
   } catch (e) {
     throw new UpgradeGuardError('UG_ERR_STATE_READ', `cannot load the kubeconfig: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { file: kubeconfig, cause: e })
   }
-  return listClusterState({ kubeConfig, policy })
+  return listClusterState({ kubeConfig, policy, lifecycle: true })
 }
