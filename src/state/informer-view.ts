@@ -32,7 +32,7 @@ import { DEFAULT_POLICY } from '../policy/load.js'
 import type { Policy } from '../policy/types.js'
 import type { ClusterView, ViewStatus } from './cluster-view.js'
 import type { LifecycleFacts, LifecycleIndex } from './lifecycle-view.js'
-import { ABSENT_RECHECK_MS, lifecycleCacheSpecs, lifecycleResources, readManagementVersion, watchManagementVersion, type LifecycleCacheName } from './lifecycle-caches.js'
+import { ABSENT_RECHECK_MS, lifecycleCacheSpecs, readManagementVersion, watchManagementVersion, type LifecycleCacheName } from './lifecycle-caches.js'
 import { discoverApiLevel } from './discovery.js'
 import { MemoryView, type ObjectKind } from './memory-view.js'
 import { CacheHealth, summarizeHealth } from './staleness.js'
@@ -69,7 +69,7 @@ export function informerResources(catalog: CatalogRef): readonly InformerResourc
 }
 
 /** What the caches read with the default policy's catalog (cpaas-system/elemental-image-catalog). */
-export const INFORMER_RESOURCES: readonly InformerResource[] = [...informerResources(DEFAULT_POLICY.catalog), ...lifecycleResources(DEFAULT_POLICY)]
+export const INFORMER_RESOURCES: readonly InformerResource[] = informerResources(DEFAULT_POLICY.catalog)
 
 /** The pino methods the view uses; a pino Logger fits. */
 export interface ViewLogger {

@@ -13,6 +13,7 @@
 import { AppsV1Api, ApisApi, CustomObjectsApi, VersionApi, type ConfigurationOptions, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node'
 import { CAPI_GROUP } from '../objects/capi.js'
 import { ELEMENTAL_GROUP, INFRA_GROUP, type LifecycleKind } from '../objects/lifecycle.js'
+import { DEFAULT_POLICY } from '../policy/load.js'
 import type { Policy } from '../policy/types.js'
 import { levelFromGroupList } from './discovery.js'
 import type { CacheSpec, InformerResource } from './informer-view.js'
@@ -55,6 +56,9 @@ export interface SpecHelpers {
   withSignal(signal: AbortSignal): ConfigurationOptions
   normalizeList(list: unknown, apiVersion: string, kind: string): KubernetesListObject<KubernetesObject>
 }
+
+/** What the lifecycle caches read with the default policy (next to INFORMER_RESOURCES: the RBAC test compares both with manifests/). */
+export const LIFECYCLE_RESOURCES: readonly InformerResource[] = lifecycleResources(DEFAULT_POLICY)
 
 export function lifecycleCacheSpecs(kubeConfig: KubeConfig, policy: Pick<Policy, 'management'>, index: LifecycleIndex, helpers: SpecHelpers): readonly CacheSpec[] {
   const apis = kubeConfig.makeApiClient(ApisApi)

@@ -193,7 +193,7 @@ describe('state unavailable', () => {
     const d = evaluate(request('UPDATE', kcp(), kcp({ version: 'v1.33.7-3', statusVersion: 'v1.33.7-2' })), unavailable(), DEFAULT)
     expect(d.allowed).toBe(false)
     // release-order has no release dates in the default policy, so nothing to fail closed on.
-    expect(found(d.denied)).toEqual(['catalog-key@(state)', 'worker-skew@(state)', 'registry-address@(state)'])
+    expect(found(d.denied)).toEqual(['catalog-key@(state)', 'worker-skew@(state)', 'registry-address@(state)', 'management-ready@(state)', 'management-version@(state)', 'control-plane-healthy@(state)', 'pool-capacity@(state)'])
     for (const v of d.denied) {
       expect(v.type).toBe('NotFound')
       expect(v.message).toBe('cannot check: the cluster-state view is unavailable (x)')
@@ -225,7 +225,7 @@ describe('state unavailable', () => {
   })
 
   it('a rule turned off does not fail closed', () => {
-    const p = policy({ rules: { 'catalog-key': 'off', 'worker-skew': 'off', 'release-order': 'off', 'registry-address': 'off' } })
+    const p = policy({ rules: { 'catalog-key': 'off', 'worker-skew': 'off', 'release-order': 'off', 'registry-address': 'off', 'management-ready': 'off', 'management-version': 'off', 'control-plane-healthy': 'off', 'pool-capacity': 'off' } })
     expect(evaluate(request('UPDATE', kcp(), kcp({ version: 'v1.33.7-3' })), unavailable(), p).allowed).toBe(true)
   })
 })
