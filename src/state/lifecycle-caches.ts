@@ -91,7 +91,17 @@ export function lifecycleCacheSpecs(kubeConfig: KubeConfig, policy: Pick<Policy,
         if (version === undefined) return { path: '', absent: true, list: () => Promise.resolve(normalizeList({ items: [] }, `${d.group}/v1beta1`, d.kind)) }
         return {
           path: `/apis/${d.group}/${version}/${d.cache}`,
-          list: async (s) => normalizeList(await custom.listClusterCustomObject({ group: d.group, version, plural: d.cache }, withSignal(s)), `${d.group}/${version}`, d.kind),
+          list: async (s) => {
+            try {
+              return normalizeList(await custom.listClusterCustomObject({ group: d.group, version, plural: d.cache }, withSignal(s)), `${d.group}/${version}`, d.kind)
+            } catch (err) {
+              // Discovery said yes, the list says 404: the CRD went away in between. Not present,
+              // not a failure; the watch then fails and the next generation asks discovery again.
+              if (!isNotFound(err)) throw err
+              index.setPresent(d.kind, false)
+              return normalizeList({ items: [] }, `${d.group}/${version}`, d.kind)
+            }
+          },
         }
       },
     }),
@@ -117,6 +127,9 @@ export function lifecycleCacheSpecs(kubeConfig: KubeConfig, policy: Pick<Policy,
   )
   return [...clusterWide, ...deployments]
 }
+
+/** An API error with HTTP status 404 (client-node's ApiException carries `code`). */
+const isNotFound = (err: unknown): boolean => typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === 404
 
 /** Short, secret-free text of a failure. */
 const describe = (err: unknown): string => (err instanceof Error ? err.message.split('\n')[0] ?? 'error' : String(err)).slice(0, 200)

@@ -119,7 +119,9 @@ function rolloutOf(obj: GuardedObject, machines: readonly MachineRecord[], facts
   const running = obj.kind === 'KubeadmControlPlane' && typeof obj.statusVersion === 'string' ? obj.statusVersion : versions.find((v) => v !== target) ?? versions[0]
   const template = infrastructureTemplateName(obj)
   const pool = template === undefined ? undefined : facts.view.lifecycle().machineTemplate(obj.namespace, template)?.poolName
-  const isDone = replaced >= replicas && statuses.every((s) => s.isAtTarget) && (obj.kind !== 'KubeadmControlPlane' || obj.statusVersion === target)
+  // Done is about versions; a node down after the rollout is a health problem, not a rollout.
+  const atTarget = machines.filter((m, i) => statuses[i]?.isAtTarget === true && !m.isDeleting).length
+  const isDone = atTarget >= replicas && statuses.every((s) => s.isAtTarget) && (obj.kind !== 'KubeadmControlPlane' || obj.statusVersion === target)
   return { kind: obj.kind, name: obj.name, target, running, replicas, replaced, machines: statuses, isDone, pool }
 }
 

@@ -92,6 +92,8 @@ export class FakeApiServer {
   private readonly sockets = new Set<Socket>()
   /** While true, list requests get no answer (a hung API server); closedStalls counts the ones the client gave up. */
   stallLists = false
+  /** Resources whose lists answer 404 although discovery lists them (a CRD removed in between). */
+  readonly listNotFound = new Set<string>()
   closedStalls = 0
   private rv = 100
   /** Watches from a resourceVersion below this get 410 Gone. */
@@ -297,6 +299,7 @@ export class FakeApiServer {
       return sendJson(res, 400, status(400, 'BadRequest', (e as Error).message))
     }
     if (isWatch) return this.watch(res, route.resource, route.namespace, selector, query)
+    if (this.listNotFound.has(route.resource)) return sendJson(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'))
     if (this.stallLists) {
       res.on('close', () => this.closedStalls++)
       return

@@ -179,6 +179,15 @@ describe('lifecycle caches (startInformerView lifecycle: true)', () => {
     expect(v.managementVersion()).toBe('v1.35.6')
   })
 
+  it('a 404 on list (CRD removed after discovery) is "not present", not an error', async () => {
+    const server = await startFake()
+    server.listNotFound.add('machineinventories')
+    const v = await listClusterState({ kubeConfig: server.kubeConfig(), policy: DEFAULT_POLICY, lifecycle: true })
+    expect(v.lifecycle().has('MachineInventory')).toBe(false)
+    expect(v.lifecycle().has('MachineInventoryPool')).toBe(true)
+    expect(v.status().available).toBe(true)
+  })
+
   it('without lifecycle: true nothing changes (the four caches only)', async () => {
     const server = await startFake()
     view = await startInformerView({ kubeConfig: server.kubeConfig(), policy: DEFAULT_POLICY, backoff: FAST_BACKOFF })
