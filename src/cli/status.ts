@@ -42,11 +42,12 @@ export function applyManagementVersion(view: MemoryView, value: string | undefin
 }
 
 /** One frame: the rendered text and the exit code it stands for. */
-export function renderStatus(view: ClusterView, policy: Policy, ref: { namespace: string; name: string }, format: StatusFormat, colour: boolean): { text: string; code: number } {
+export function renderStatus(view: ClusterView, policy: Policy, ref: { namespace: string; name: string }, format: StatusFormat, terminal: { readonly colour: boolean; readonly isTty: boolean }): { text: string; code: number } {
   if (!view.status().available) return { text: `upgrade-guard: the cluster-state view is unavailable (${view.status().reason ?? 'not synced'})\n`, code: 1 }
   const result = clusterStatus(view, policy, ref.namespace, ref.name)
   if (!result.ok) throw new UpgradeGuardError('UG_ERR_INPUT', result.reason)
-  const text = format === 'json' ? `${JSON.stringify(result.status, null, format === 'json' && colour ? 2 : undefined)}\n` : formatStatusText(result.status, { colour })
+  // JSON: indented for a person at a terminal, one line per frame for a pipe (--watch | jq).
+  const text = format === 'json' ? `${JSON.stringify(result.status, null, terminal.isTty ? 2 : undefined)}\n` : formatStatusText(result.status, { colour: terminal.colour })
   return { text, code: result.status.exitCode }
 }
 
@@ -89,7 +90,7 @@ export function registerStatus(program: Command): void {
       }
       if (opts.watch !== true) {
         const view = opts.kubeconfig !== undefined ? await liveOnce(opts.kubeconfig, policy) : fromFiles()
-        const frame = renderStatus(view, policy, ref, opts.output, colour)
+        const frame = renderStatus(view, policy, ref, opts.output, { colour, isTty })
         process.stdout.write(frame.text)
         process.exitCode = frame.code
         return
@@ -103,7 +104,7 @@ export function registerStatus(program: Command): void {
         let last: string | undefined
         while (!abort.signal.aborted) {
           const view = live ?? fromFiles()
-          const frame = renderStatus(view, policy, ref, opts.output, colour)
+          const frame = renderStatus(view, policy, ref, opts.output, { colour, isTty })
           process.exitCode = frame.code
           if (frame.text !== last) {
             // A TTY gets the frame redrawn in place; a pipe gets each new frame after the last.

@@ -36,7 +36,9 @@ function rolloutRow(r: RolloutStatus, paint: Paint): string[] {
 export function formatStatusText(s: ClusterStatus, options: { readonly colour: boolean }): string {
   const paint: Paint = options.colour ? (code, text) => `\u001b[${code}m${text}\u001b[0m` : (_code, text) => text
   const phaseText = s.phase === 'done' ? paint(32, 'at target, every check holds') : s.phase === 'progressing' ? paint(33, 'rollout in progress') : paint(31, 'blocked')
-  const lines: string[] = [...table([['cluster', s.cluster], ['state', `${phaseText} (exit ${s.exitCode})`], ['management', s.managementVersion ?? 'unknown (--management-version)']])]
+  const header = [['cluster', s.cluster], ['state', `${phaseText} (exit ${s.exitCode})`], ['management', s.managementVersion ?? 'unknown (--management-version)']]
+  if (s.notPresent.length > 0) header.push(['not present', `${s.notPresent.join(', ')} (not installed, or not in the state): the checks cannot see them`])
+  const lines: string[] = [...table(header)]
   lines.push('', 'ROLLOUT', ...table(s.rollouts.map((r) => rolloutRow(r, paint)), '  '))
   const pending = s.rollouts.flatMap((r) => r.machines.filter((m) => !m.isAtTarget || m.problem !== undefined).map((m) => [m.name, m.version ?? '?', m.phase ?? '?', m.problem ?? '', m.host === undefined ? '' : `host ${m.host.phase ?? '?'}`]))
   if (pending.length > 0) lines.push('', 'MACHINES NOT REPLACED', ...table(pending, '  '))

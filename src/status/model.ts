@@ -9,6 +9,7 @@
 import type { ClusterInfo, GuardedObject } from '../objects/capi.js'
 import {
   desiredReplicas,
+  LIFECYCLE_KINDS,
   infrastructureTemplateName,
   isMachineOfControlPlane,
   isMachineOfDeployment,
@@ -82,6 +83,8 @@ export interface ClusterStatus {
   readonly failedPlans: readonly string[]
   readonly checks: readonly Check[]
   readonly diagnoses: readonly Diagnosis[]
+  /** Lifecycle kinds the state does not hold (not installed, or left out of the snapshot): what the checks cannot see. */
+  readonly notPresent: readonly string[]
 }
 
 /** The facts diagnose() and the checks read, gathered once. */
@@ -99,6 +102,7 @@ export interface StatusFacts {
 }
 
 function rolloutOf(obj: GuardedObject, machines: readonly MachineRecord[], facts: { view: ClusterView; hosts: Map<string, BaremetalMachineRecord> }): RolloutStatus {
+  if (!facts.view.lifecycle().has('Machine')) return rolloutWithoutMachines(obj, facts.view)
   const target = typeof obj.version === 'string' ? obj.version : undefined
   const statuses = machines.map((m): MachineStatus => {
     const host = m.infrastructureName === undefined ? undefined : facts.view.lifecycle().baremetalMachine(m.namespace, m.infrastructureName)
@@ -123,6 +127,20 @@ function rolloutOf(obj: GuardedObject, machines: readonly MachineRecord[], facts
   const atTarget = machines.filter((m, i) => statuses[i]?.isAtTarget === true && !m.isDeleting).length
   const isDone = atTarget >= replicas && statuses.every((s) => s.isAtTarget) && (obj.kind !== 'KubeadmControlPlane' || obj.statusVersion === target)
   return { kind: obj.kind, name: obj.name, target, running, replicas, replaced, machines: statuses, isDone, pool }
+}
+
+/**
+ * Machines not present: a KCP is done when status.version reached spec.version (the oldest
+ * machine runs it); an MD cannot be told from its spec alone and counts as done.
+ */
+function rolloutWithoutMachines(obj: GuardedObject, view: ClusterView): RolloutStatus {
+  const target = typeof obj.version === 'string' ? obj.version : undefined
+  const replicas = desiredReplicas(obj)
+  const running = obj.kind === 'KubeadmControlPlane' && typeof obj.statusVersion === 'string' ? obj.statusVersion : target
+  const isDone = running === target
+  const template = infrastructureTemplateName(obj)
+  const pool = template === undefined ? undefined : view.lifecycle().machineTemplate(obj.namespace, template)?.poolName
+  return { kind: obj.kind, name: obj.name, target, running, replicas, replaced: isDone ? replicas : 0, machines: [], isDone, pool }
 }
 
 function poolStatus(p: PoolRecord): PoolStatus | undefined {
@@ -177,7 +195,7 @@ export function clusterStatus(view: ClusterView, policy: Policy, namespace: stri
   const isRolling = rollouts.some((r) => !r.isDone)
   const isHealthy = checks.every((c) => c.ok)
   // Blocked: a Troubleshooting row matches, or a check fails with no rollout to explain it.
-  const phase: Phase = diagnoses.length > 0 || (!isRolling && !isHealthy) ? 'blocked' : isHealthy ? 'done' : 'progressing'
+  const phase: Phase = diagnoses.length > 0 || (!isRolling && !isHealthy) ? 'blocked' : isHealthy && !isRolling ? 'done' : 'progressing'
   return {
     ok: true,
     status: {
@@ -193,6 +211,7 @@ export function clusterStatus(view: ClusterView, policy: Policy, namespace: stri
       failedPlans,
       checks,
       diagnoses,
+      notPresent: LIFECYCLE_KINDS.filter((k) => !facts.has(k)),
     },
   }
 }

@@ -85,6 +85,13 @@ describe('status on each moment of a rollout', () => {
     expect(r.stdout).toContain('  bm-lab-control-plane-b  Preparing\n')
   })
 
+  it('a snapshot without lifecycle objects (examples/state): says what it cannot see; the control plane by status.version', async () => {
+    const r = await runCli(['status', '--cluster', 'cpaas-system/bm-workload', '--state', 'examples/state'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('not present  Machine, BaremetalMachine, BaremetalMachineTemplate, MachineInventoryPool, MachineInventory, Deployment (not installed, or not in the state): the checks cannot see them\n')
+    expect(r.stdout).toContain('  control plane  bm-workload-control-plane  v1.32.8  [####################]  3/3  done\n')
+  })
+
   it('-o json: the same facts, machine-readable', async () => {
     const r = await status('04-pool-exhausted', '-o', 'json')
     expect(r.code).toBe(1)
