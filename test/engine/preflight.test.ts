@@ -4,6 +4,7 @@
  * and never warned by them, however broken the cluster is — and the same state denies a version
  * change under every one of them (the control that the table can fail).
  */
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { evaluate } from '../../src/engine/evaluate.js'
 import type { ApiLevel } from '../../src/objects/capi.js'
@@ -62,5 +63,36 @@ describe.each(LEVELS)('%s', (level) => {
     it('DELETE is never judged', () => {
       expect(evaluate(request('DELETE', obj, null), broken(), allDeny).allowed).toBe(true)
     })
+  })
+})
+
+describe('property: no metadata-only UPDATE is ever judged by a preflight rule', () => {
+  const text = fc.stringMatching(/^[a-z0-9]([-a-z0-9.]{0,20}[a-z0-9])?$/)
+  const metadataChange = fc.record({
+    labels: fc.dictionary(text, text, { maxKeys: 3 }),
+    annotations: fc.dictionary(text, fc.string({ maxLength: 40 }), { maxKeys: 3 }),
+    finalizers: fc.array(text, { maxLength: 3 }),
+    owners: fc.array(fc.record({ kind: fc.constantFrom('Cluster', 'MachineSet', 'KubeadmControlPlane'), name: text }), { maxLength: 2 }),
+    generation: fc.nat(1000),
+  })
+  it('holds for KCPs and MDs of both API levels, in a cluster where every preflight rule objects to a rollout', () => {
+    const state = broken()
+    fc.assert(
+      fc.property(fc.constantFrom(...LEVELS), fc.boolean(), metadataChange, (level, isKcp, m) => {
+        const obj = isKcp ? kcp({ level, version: 'v1.33.7-2', statusVersion: 'v1.33.7-2' }) : md({ level, version: 'v1.32.8' })
+        const next = edit(obj, (o) => {
+          const meta = o.metadata as Obj
+          meta.labels = { ...(meta.labels as Record<string, string>), ...m.labels }
+          meta.annotations = m.annotations
+          meta.finalizers = m.finalizers
+          meta.ownerReferences = m.owners.map((x) => ({ apiVersion: 'cluster.x-k8s.io/v1beta1', kind: x.kind, name: x.name, uid: 'u' }))
+          meta.generation = m.generation
+        })
+        const d = evaluate(request('UPDATE', obj, next, CAPI_CONTROLLER), state, allDeny)
+        const judged = [...d.denied, ...d.warnings, ...d.audited].filter((v) => (PREFLIGHT as readonly string[]).includes(v.rule))
+        return judged.length === 0 && d.evaluated.every((id) => !(PREFLIGHT as readonly string[]).includes(id))
+      }),
+      { numRuns: 300 },
+    )
   })
 })
