@@ -1,6 +1,6 @@
 /**
  * @module rules/ids
- * The eleven rule ids. CI jobs, dashboards, policy files and bypass annotations key on these
+ * The rule ids (the eleven edit rules, then the five preflight rules). CI jobs, dashboards, policy files and bypass annotations key on these
  * exact strings: never rename one.
  */
 export const RULE_IDS = [
