@@ -10,7 +10,7 @@
 import { deploymentProblem } from '../objects/lifecycle.js'
 import { listNames } from './common.js'
 import { forbidden } from './field-path.js'
-import { advisory, rolloutStart } from './preflight.js'
+import { advisory, notPresent, rolloutStart } from './preflight.js'
 import type { RuleDefinition } from './types.js'
 
 export const managementReady: RuleDefinition = {
@@ -23,6 +23,8 @@ export const managementReady: RuleDefinition = {
     const facts = ctx.view.lifecycle()
     if (start === undefined || !facts.isSupplied()) return []
     const { next, field } = start
+    if (ctx.policy.management.deployments.length === 0) return []
+    if (!facts.has('Deployment')) return [notPresent('management-ready', field, 'Deployment', 'the rollout of the management-side controllers is unknown')]
     const missing: string[] = []
     const rolling: { readonly namespace: string; readonly name: string; readonly problem: string }[] = []
     for (const { namespace, name } of ctx.policy.management.deployments) {

@@ -47,6 +47,14 @@ describe('messages and policy', () => {
     expect(d.allowed).toBe(true)
     expect(d.warnings[0]?.message).toContain('do not exist: capi-system/capi-controller-manager')
   })
+  it('Deployments not in the snapshot at all: "not present", a warning', () => {
+    const [v] = check(managementReady, { ...up, view: view(world([])) })
+    expect(v).toMatchObject({ advisory: true, type: 'NotFound' })
+    expect(v?.message).toContain('Deployment is not present')
+  })
+  it('an empty Deployment list in the policy turns the check into a no-op', () => {
+    expect(check(managementReady, { ...up, view: view(world([])), policy: policy({ management: { deployments: [] } }) })).toEqual([])
+  })
   it('the policy names the Deployments', () => {
     const p = policy({ management: { deployments: [{ namespace: 'mine', name: 'my-provider' }] } })
     const [v] = check(managementReady, { ...up, view: view(world([deployment('mine', 'my-provider', { available: 0 })])), policy: p })
