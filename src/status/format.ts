@@ -40,6 +40,17 @@ export function formatStatusText(s: ClusterStatus, options: { readonly colour: b
   if (s.notPresent.length > 0) header.push(['not present', `${s.notPresent.join(', ')} (not installed, or not in the state): the checks cannot see them`])
   const lines: string[] = [...table(header)]
   lines.push('', 'ROLLOUT', ...table(s.rollouts.map((r) => rolloutRow(r, paint)), '  '))
+  // Machines by version and phase, per control plane / MD (the seed's `kubectl get machines`).
+  const byVersion = s.rollouts.flatMap((r) => {
+    const groups = new Map<string, Map<string, number>>()
+    for (const m of r.machines) {
+      const phases = groups.get(m.version ?? '?') ?? new Map<string, number>()
+      phases.set(m.phase ?? '?', (phases.get(m.phase ?? '?') ?? 0) + 1)
+      groups.set(m.version ?? '?', phases)
+    }
+    return [...groups].map(([version, phases]) => [r.name, version, [...phases].map(([phase, n]) => `${n} ${phase}`).join(', ')])
+  })
+  if (byVersion.length > 0) lines.push('', 'MACHINES BY VERSION', ...table(byVersion, '  '))
   const pending = s.rollouts.flatMap((r) => r.machines.filter((m) => !m.isAtTarget || m.problem !== undefined).map((m) => [m.name, m.version ?? '?', m.phase ?? '?', m.problem ?? '', m.host === undefined ? '' : `host ${m.host.phase ?? '?'}`]))
   if (pending.length > 0) lines.push('', 'MACHINES NOT REPLACED', ...table(pending, '  '))
   if (s.pools.length > 0) {

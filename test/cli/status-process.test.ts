@@ -83,6 +83,7 @@ describe('status on each moment of a rollout', () => {
     expect(r.stdout).toContain('  control plane  bm-lab-control-plane  v1.32.8 -> v1.33.7-2  [#######.............]  1/3  rolling\n')
     expect(r.stdout).toContain('  workers        bm-lab-workers        v1.32.8               [####################]  2/2  done\n')
     expect(r.stdout).toContain('  bm-lab-control-plane-b  Preparing\n')
+    expect(r.stdout).toContain('MACHINES BY VERSION\n  bm-lab-control-plane  v1.32.8    1 Deleting, 1 Running\n  bm-lab-control-plane  v1.33.7-2  1 Running\n  bm-lab-workers        v1.32.8    2 Running\n')
   })
 
   it('a snapshot without lifecycle objects (examples/state): says what it cannot see; the control plane by status.version', async () => {
