@@ -56,5 +56,5 @@ function mergeFirstWins(into: KubeConfig, from: KubeConfig): void {
 export async function loadLiveStateOnce(kubeconfig: string, policy: Policy, context?: string): Promise<MemoryView> {
   const kubeConfig = await loadKubeConfig(kubeconfig, context)
   const { listClusterState } = await import('../state/informer-view.js')
-  return listClusterState({ kubeConfig, policy })
+  return listClusterState({ kubeConfig, policy, lifecycle: true })
 }

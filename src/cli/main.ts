@@ -16,6 +16,7 @@ import { readManifests } from '../state/manifests.js'
 import { MemoryView } from '../state/memory-view.js'
 import { registerServe } from './serve.js'
 import { registerPlan } from './plan.js'
+import { applyManagementVersion, registerStatus } from './status.js'
 import { formatReport, OUTPUT_FORMATS, type OutputFormat } from './formats/index.js'
 import { runValidate } from './validate.js'
 import { loadLiveStateOnce } from './live-state.js'
@@ -73,11 +74,13 @@ export function buildProgram(): Command {
     .option('-n, --namespace <namespace>', 'namespace of objects that name none, as kubectl apply -n', 'default')
     .option('--user <name>', 'user the changes are judged as (bypass rights)', 'upgrade-guard-cli')
     .option('--group <name...>', 'groups of that user', [])
-    .action(async (opts: { filename: string[]; state?: string; kubeconfig?: string; context?: string; policy: string; output: OutputFormat; namespace: string; user: string; group: string[] }) => {
+    .option('--management-version <version>', "the management cluster's Kubernetes version (file state; --kubeconfig reads GET /version)")
+    .action(async (opts: { filename: string[]; state?: string; kubeconfig?: string; context?: string; policy: string; output: OutputFormat; namespace: string; user: string; group: string[]; managementVersion?: string }) => {
       const policy = loadPolicy(opts.policy)
       if (opts.state !== undefined && opts.kubeconfig !== undefined) throw new UpgradeGuardError('UG_ERR_USAGE', '--state and --kubeconfig are alternatives: give one')
       if (opts.context !== undefined && opts.kubeconfig === undefined) throw new UpgradeGuardError('UG_ERR_USAGE', '--context needs --kubeconfig')
       const view = opts.kubeconfig !== undefined ? await loadLiveStateOnce(opts.kubeconfig, policy, opts.context) : stateFrom(opts.state, policy)
+      if (opts.kubeconfig === undefined) applyManagementVersion(view, opts.managementVersion)
       const entries = readManifests(opts.filename, 'UG_ERR_INPUT')
       const report = runValidate(entries, view, policy, { username: opts.user, groups: opts.group }, opts.namespace)
       process.stdout.write(formatReport(report, opts.output))
@@ -85,6 +88,7 @@ export function buildProgram(): Command {
     })
 
   registerPlan(program)
+  registerStatus(program)
   registerServe(program)
   return program
 }

@@ -10,6 +10,7 @@ import { DEFAULT_POLICY_FILE, loadPolicy } from '../policy/load.js'
 import { formatPlanJson, formatPlanText, planUpgrade } from '../plan/index.js'
 import { loadFileView } from '../state/file-view.js'
 import { loadLiveStateOnce } from './live-state.js'
+import { applyManagementVersion } from './status.js'
 
 export const PLAN_FORMATS = ['text', 'json'] as const
 type PlanFormat = (typeof PLAN_FORMATS)[number]
@@ -24,6 +25,7 @@ interface PlanOptions {
   readonly output: PlanFormat
   readonly via?: string[]
   readonly requireCatalog?: boolean
+  readonly managementVersion?: string
 }
 
 /** `ns/name` → parts; anything else is a usage error. */
@@ -44,6 +46,7 @@ export function registerPlan(program: Command): void {
     .requiredOption('--to <version>', 'target Kubernetes version, a catalog key such as v1.34.5-3')
     .option('--policy <file>', 'policy file', DEFAULT_POLICY_FILE)
     .option('--via <version...>', 'versions to use for intermediate minors (default: the newest catalog key of each)')
+    .option('--management-version <version>', "the management cluster's Kubernetes version (file state; --kubeconfig reads GET /version)")
     .option('--require-catalog', 'refuse when a catalog key is missing instead of planning its addition')
     .addOption(new Option('-o, --output <format>', 'output format').choices(PLAN_FORMATS).default('text'))
     .action(async (opts: PlanOptions) => {
@@ -53,6 +56,7 @@ export function registerPlan(program: Command): void {
       if (opts.state === undefined && opts.kubeconfig === undefined) throw new UpgradeGuardError('UG_ERR_USAGE', 'give the cluster state with --state PATH (or --kubeconfig FILE)')
       if (opts.context !== undefined && opts.kubeconfig === undefined) throw new UpgradeGuardError('UG_ERR_USAGE', '--context needs --kubeconfig')
       const view = opts.kubeconfig !== undefined ? await loadLiveStateOnce(opts.kubeconfig, policy, opts.context) : loadFileView(opts.state ?? [], policy.catalog).view
+      if (opts.kubeconfig === undefined) applyManagementVersion(view, opts.managementVersion)
       const result = planUpgrade(view, policy, { namespace, cluster: name, to: opts.to, requireCatalog: opts.requireCatalog === true, via: opts.via ?? [] })
       process.stdout.write(opts.output === 'json' ? formatPlanJson(result) : formatPlanText(result))
       if (result.refused) {

@@ -26,6 +26,7 @@
  * with no key at all gets a placeholder version `v1.33.<patch>` (or the version given with
  * `via`). With `requireCatalog` the planner refuses instead, listing the keys to add.
  */
+import { preflightSteps } from './preflight-steps.js'
 import { UpgradeGuardError } from '../errors.js'
 import type { UserInfo } from '../engine/decision.js'
 import type { GuardedObject } from '../objects/capi.js'
@@ -180,7 +181,9 @@ export function planUpgrade(view: ClusterView, policy: Policy, req: PlanRequest)
   }
 
   const prep = catalogSteps(catalog, policy, missing, [...used.values()])
-  const steps: PlanStep[] = [...fixes, ...prep.steps, ...rollout.steps, verifyStep(req.namespace, req.cluster, to, kcp)].map((s, i) => ({ number: i + 1, ...s }))
+  // Preflight (SPEC "Upgrade lifecycle"): what would deny starting the rollout comes first.
+  const preflight = preflightSteps(view, policy, { clusterRef: qualified, kcp, firstHop: hops[0]?.text, mds, workerTarget: to.raw })
+  const steps: PlanStep[] = [...preflight.steps, ...fixes, ...prep.steps, ...rollout.steps, verifyStep(req.namespace, req.cluster, to, kcp)].map((s, i) => ({ number: i + 1, ...s }))
 
   // Replay every step through the engine: print only a plan the webhook allows step by step.
   const replacements = new Map<string, string>(prep.standIns)
@@ -202,8 +205,9 @@ export function planUpgrade(view: ClusterView, policy: Policy, req: PlanRequest)
       ? [`This plan has placeholders (${placeholders.join(', ')}): replace them before running the steps that carry them${hops.some((h) => h.version === undefined) ? ', or plan again with --via naming the build of each missing minor' : ''}. An image placeholder is not a valid image reference on purpose: the webhook rejects the command if it is run unedited.`]
       : []),
     ...rollout.notes,
+    ...preflight.notes,
   ]
-  if (steps.length === 1) notes.push(`Cluster ${qualified} already runs ${to.raw} everywhere: only the verification is left.`)
+  if (steps.length === 1 + preflight.steps.length) notes.push(`Cluster ${qualified} already runs ${to.raw} everywhere: only the verification is left.`)
   const plan: Plan = {
     refused: false,
     cluster: ref,

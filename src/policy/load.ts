@@ -16,7 +16,7 @@ import schema from './schema.json' with { type: 'json' }
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../policies/default.yaml', import.meta.url))
 
 const DEFAULT_ACTIONS: Readonly<Record<RuleId, RuleAction>> = Object.fromEntries(
-  RULE_IDS.map((id) => [id, id === 'pinned-component-tags' ? 'warn' : 'deny']),
+  RULE_IDS.map((id) => [id, id === 'pinned-component-tags' || id === 'workers-healthy' ? 'warn' : 'deny']),
 ) as Record<RuleId, RuleAction>
 
 /** The built-in defaults; policies/default.yaml spells out exactly these values. */
@@ -30,6 +30,16 @@ export const DEFAULT_POLICY: Policy = {
   componentTags: {},
   bypass: { annotation: 'upgrade-guard.io/bypass', reasonAnnotation: 'upgrade-guard.io/bypass-reason', users: [], groups: [] },
   state: { onUnavailable: 'deny', maxStalenessSeconds: 300 },
+  management: {
+    // Cluster API core, the kubeadm control-plane and bootstrap providers (clusterctl's default
+    // namespaces and names) and the bare-metal provider.
+    deployments: [
+      { namespace: 'capi-system', name: 'capi-controller-manager' },
+      { namespace: 'capi-kubeadm-control-plane-system', name: 'capi-kubeadm-control-plane-controller-manager' },
+      { namespace: 'capi-kubeadm-bootstrap-system', name: 'capi-kubeadm-bootstrap-controller-manager' },
+      { namespace: 'cpaas-system', name: 'baremetal-provider-controller-manager' },
+    ],
+  },
   mutation: { enabled: true, rewriteDefaultedKcpSurge: true },
 }
 
@@ -75,6 +85,7 @@ export function policyFromDocument(doc: unknown, file = '<policy>'): Policy {
     componentTags: { ...(d.componentTags as Policy['componentTags'] | undefined) },
     bypass: { ...DEFAULT_POLICY.bypass, ...d.bypass },
     state: { ...DEFAULT_POLICY.state, ...d.state },
+    management: { ...DEFAULT_POLICY.management, ...d.management },
     mutation: { ...DEFAULT_POLICY.mutation, ...d.mutation },
   }
   if (policy.skew.default > policy.skew.maximum) {

@@ -43,6 +43,11 @@ export interface Policy {
     /** A live cache older than this counts as unavailable. */
     readonly maxStalenessSeconds: number
   }
+  /** The management cluster (preflight rule management-ready). */
+  readonly management: {
+    /** Controllers that must have finished rolling out before a workload rollout starts. */
+    readonly deployments: readonly { readonly namespace: string; readonly name: string }[]
+  }
   readonly mutation: {
     readonly enabled: boolean
     /** CREATE only: rewrite the v1beta1 KCP CRD default (maxSurge 1) to 0, with a warning. */

@@ -1,6 +1,6 @@
 /**
  * @module rules/ids
- * The eleven rule ids. CI jobs, dashboards, policy files and bypass annotations key on these
+ * The rule ids (the eleven edit rules, then the five preflight rules). CI jobs, dashboards, policy files and bypass annotations key on these
  * exact strings: never rename one.
  */
 export const RULE_IDS = [
@@ -15,6 +15,12 @@ export const RULE_IDS = [
   'release-order',
   'registry-address',
   'pinned-component-tags',
+  // Preflight (SPEC "Upgrade lifecycle beyond the edit"): only edits that start a version rollout.
+  'management-ready',
+  'management-version',
+  'control-plane-healthy',
+  'workers-healthy',
+  'pool-capacity',
 ] as const
 
 export type RuleId = (typeof RULE_IDS)[number]

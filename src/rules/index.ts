@@ -15,6 +15,11 @@ import { releaseOrder } from './release-order.js'
 import type { RuleDefinition } from './types.js'
 import { workerSkew } from './worker-skew.js'
 import { workersFollowControlPlane } from './workers-follow-control-plane.js'
+import { controlPlaneHealthy } from './control-plane-healthy.js'
+import { managementReady } from './management-ready.js'
+import { managementVersion } from './management-version.js'
+import { poolCapacity } from './pool-capacity.js'
+import { workersHealthy } from './workers-healthy.js'
 
 export const RULES: readonly RuleDefinition[] = [
   maxSurgeZero,
@@ -28,6 +33,11 @@ export const RULES: readonly RuleDefinition[] = [
   releaseOrder,
   registryAddress,
   pinnedComponentTags,
+  managementReady,
+  managementVersion,
+  controlPlaneHealthy,
+  workersHealthy,
+  poolCapacity,
 ]
 
 export const ruleById = (id: RuleId): RuleDefinition => {

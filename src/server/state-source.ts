@@ -128,7 +128,7 @@ export interface LiveStateOptions {
   readonly resyncTimeoutMs?: number
 }
 
-const liveSettings = (p: Policy): unknown => ({ catalog: p.catalog, state: p.state })
+const liveSettings = (p: Policy): unknown => ({ catalog: p.catalog, state: p.state, management: p.management })
 
 /**
  * The live caches. Returns at once; readiness() stays false until every cache has listed.
@@ -157,7 +157,7 @@ export async function startLiveStateSource(options: LiveStateOptions): Promise<S
     description = 'live caches (in-cluster service account)'
   }
   const viewLogger = log.child({ component: 'informers' })
-  const start = (p: Policy): Promise<InformerView> => startInformerView({ kubeConfig, policy: p, logger: viewLogger })
+  const start = (p: Policy): Promise<InformerView> => startInformerView({ kubeConfig, policy: p, logger: viewLogger, lifecycle: true })
   let current = await start(policy.current())
   let pending: InformerView | undefined
   let closed = false

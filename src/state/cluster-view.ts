@@ -6,6 +6,7 @@
  */
 import type { ClusterInfo, GuardedObject } from '../objects/capi.js'
 import type { Catalog } from '../objects/catalog.js'
+import type { LifecycleFacts } from './lifecycle-view.js'
 
 export interface ViewStatus {
   /** False until every source has synced, or while it is stale or broken. */
@@ -32,5 +33,9 @@ export interface ClusterView {
   usersOfVersion(version: string): readonly GuardedObject[]
   /** Every KCP and MD (catalog deletion needs them all; O(n), never on a KCP/MD request). */
   guardedObjects(): readonly GuardedObject[]
+  /** Machines, hosts, pools, inventories, management Deployments (state/lifecycle-view). */
+  lifecycle(): LifecycleFacts
+  /** The management cluster's own gitVersion (`GET /version`; files: --management-version). */
+  managementVersion(): string | undefined
   counts(): { readonly clusters: number; readonly controlPlanes: number; readonly machineDeployments: number; readonly catalogEntries: number }
 }

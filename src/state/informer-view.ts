@@ -35,11 +35,13 @@ import { getString, isRecord } from '../objects/unstructured.js'
 import { DEFAULT_POLICY } from '../policy/load.js'
 import type { Policy } from '../policy/types.js'
 import type { ClusterView, ViewStatus } from './cluster-view.js'
+import type { LifecycleFacts, LifecycleIndex } from './lifecycle-view.js'
+import { ABSENT_RECHECK_MS, lifecycleCacheSpecs, readManagementVersion, watchManagementVersion, type LifecycleCacheName } from './lifecycle-caches.js'
 import { discoverApiLevel } from './discovery.js'
 import { MemoryView, type ObjectKind } from './memory-view.js'
 import { CacheHealth, summarizeHealth, type CachePhase } from './staleness.js'
 
-export type CacheName = 'catalog' | 'clusters' | 'kubeadmcontrolplanes' | 'machinedeployments'
+export type CacheName = 'catalog' | 'clusters' | 'kubeadmcontrolplanes' | 'machinedeployments' | LifecycleCacheName
 
 /** One RBAC rule the caches need (compared with manifests/ by the deployment tests). */
 export interface InformerResource {
@@ -97,6 +99,8 @@ export interface InformerViewOptions {
   readonly now?: () => number
   /** Relist backoff after a failure; default: at once, then 200 ms doubling up to 5 s (1 s while unreachable), jittered. */
   readonly backoff?: Backoff
+  /** Also cache the lifecycle kinds and read GET /version (state/lifecycle-caches); the webhook and `status` do. */
+  readonly lifecycle?: boolean
 }
 
 export interface Readiness {
@@ -222,15 +226,19 @@ class WatchStatusError extends Error {
 }
 
 /** Where and how one generation of a cache lists and watches. */
-interface Target {
+export interface Target {
   readonly path: string
   readonly fieldSelector?: string
+  /** The kind is not served: nothing to list or watch; discovery is asked again later. */
+  readonly absent?: boolean
   list(signal: AbortSignal): Promise<KubernetesListObject<KubernetesObject>>
 }
 
-interface CacheSpec {
+export interface CacheSpec {
   readonly name: CacheName
   readonly kind: ObjectKind
+  /** What a relist replaces, when not every object of `kind` (one named Deployment). */
+  readonly clear?: () => void
   resolve(signal: AbortSignal): Promise<Target>
 }
 
@@ -265,7 +273,7 @@ function normalizeList(list: unknown, apiVersion: string, kind: string): Kuberne
   }
 }
 
-function cacheSpecs(kubeConfig: KubeConfig, catalog: CatalogRef): readonly CacheSpec[] {
+function cacheSpecs(kubeConfig: KubeConfig, catalog: CatalogRef, lifecycle?: { readonly policy: Policy; readonly index: LifecycleIndex }): readonly CacheSpec[] {
   const core = kubeConfig.makeApiClient(CoreV1Api)
   const custom = kubeConfig.makeApiClient(CustomObjectsApi)
   const apis = kubeConfig.makeApiClient(ApisApi)
@@ -296,6 +304,7 @@ function cacheSpecs(kubeConfig: KubeConfig, catalog: CatalogRef): readonly Cache
     capi('clusters', 'Cluster', CAPI_GROUP),
     capi('kubeadmcontrolplanes', 'KubeadmControlPlane', KCP_GROUP),
     capi('machinedeployments', 'MachineDeployment', CAPI_GROUP),
+    ...(lifecycle === undefined ? [] : lifecycleCacheSpecs(kubeConfig, lifecycle.policy, lifecycle.index, { withSignal, normalizeList })),
   ]
 }
 
@@ -489,6 +498,7 @@ class Reflector {
     }
     if (gen.isRetired) return
     this.lastTarget = target
+    if (target.absent === true) return this.markAbsent(gen)
     const watch = new TrackedWatch(this.deps.kubeConfig, {
       generation: gen,
       onConnect: () => {
@@ -513,13 +523,31 @@ class Reflector {
     informer.start().catch((err: unknown) => this.fail(gen, err))
   }
 
+  /** A kind the cluster does not serve: synced and fresh with no objects; ask discovery again later. */
+  private markAbsent(gen: Generation): void {
+    const wasSynced = this.health.isSynced
+    if (this.spec.clear === undefined) this.deps.view.clear(this.spec.kind)
+    else this.spec.clear()
+    this.health.listed(this.deps.now())
+    this.health.connected(this.deps.now())
+    if (!wasSynced) {
+      this.deps.logger.info({ cache: this.name }, 'kind not served by the cluster: not present')
+      this.deps.onSynced()
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      if (gen === this.current) void this.run()
+    }, ABSENT_RECHECK_MS)
+  }
+
   /** The list of a generation: replaces every object of this cache's kind. */
   private async list(gen: Generation, target: Target): Promise<KubernetesListObject<KubernetesObject>> {
     this.health.listing()
     const list = await target.list(gen.signal)
     if (gen.isRetired) return list
     const { view } = this.deps
-    view.clear(this.spec.kind)
+    if (this.spec.clear === undefined) view.clear(this.spec.kind)
+    else this.spec.clear()
     let ignored = 0
     for (const item of list.items) if (view.upsert(item) === undefined) ignored++
     const wasSynced = this.health.isSynced
@@ -677,7 +705,11 @@ class LiveView implements InformerView {
     for (const r of this.reflectors) if (r !== from) r.wake()
   }
 
+  /** Also stopped by stop() (the management-version poller). */
+  readonly stoppers: (() => void)[] = []
+
   async stop(): Promise<void> {
+    for (const stop of this.stoppers) stop()
     await Promise.all(this.reflectors.map((r) => r.stop()))
   }
 
@@ -717,6 +749,14 @@ class LiveView implements InformerView {
     return this.memory.clusterOfControlPlane(namespace, name)
   }
 
+  lifecycle(): LifecycleFacts {
+    return this.memory.lifecycle()
+  }
+
+  managementVersion(): string | undefined {
+    return this.memory.managementVersion()
+  }
+
   counts(): { readonly clusters: number; readonly controlPlanes: number; readonly machineDeployments: number; readonly catalogEntries: number } {
     return this.memory.counts()
   }
@@ -740,7 +780,7 @@ export async function startInformerView(options: InformerViewOptions): Promise<I
   const now = options.now ?? Date.now
   const backoff = options.backoff ?? DEFAULT_BACKOFF
   const memory = new MemoryView(policy.catalog, { available: false, reason: 'not synced' })
-  const specs = cacheSpecs(kubeConfig, policy.catalog)
+  const specs = cacheSpecs(kubeConfig, policy.catalog, options.lifecycle === true ? { policy, index: memory.lifecycleIndex } : undefined)
   const view = new LiveView(
     memory,
     (live) => specs.map((spec) => new Reflector(spec, { view: memory, kubeConfig, now, backoff, logger, onSynced: () => live.notifySynced(), onReachable: (from) => live.notifyReachable(from) })),
@@ -749,6 +789,7 @@ export async function startInformerView(options: InformerViewOptions): Promise<I
   )
   logger.info({ caches: specs.map((s) => s.name), catalog: `${policy.catalog.namespace}/${policy.catalog.name}` }, 'starting cluster-state caches')
   view.start()
+  if (options.lifecycle === true) view.stoppers.push(watchManagementVersion(kubeConfig, memory.lifecycleIndex))
   return view
 }
 
@@ -756,12 +797,12 @@ export async function startInformerView(options: InformerViewOptions): Promise<I
  * Lists the four sources once (no watch) into a MemoryView: for `validate --kubeconfig` in CI.
  * Throws UpgradeGuardError UG_ERR_STATE_READ naming the source that could not be read.
  */
-export async function listClusterState(options: { readonly kubeConfig: KubeConfig; readonly policy: Policy }): Promise<MemoryView> {
+export async function listClusterState(options: { readonly kubeConfig: KubeConfig; readonly policy: Policy; readonly lifecycle?: boolean }): Promise<MemoryView> {
   requireCluster(options.kubeConfig)
   const view = new MemoryView(options.policy.catalog, { available: false, reason: 'not listed' })
   const signal = new AbortController().signal
   const lists = await Promise.all(
-    cacheSpecs(options.kubeConfig, options.policy.catalog).map(async (spec) => {
+    cacheSpecs(options.kubeConfig, options.policy.catalog, options.lifecycle === true ? { policy: options.policy, index: view.lifecycleIndex } : undefined).map(async (spec) => {
       try {
         const target = await spec.resolve(signal)
         return await target.list(signal)
@@ -771,6 +812,7 @@ export async function listClusterState(options: { readonly kubeConfig: KubeConfi
     }),
   )
   for (const list of lists) for (const item of list.items) view.upsert(item)
+  if (options.lifecycle === true) await readManagementVersion(options.kubeConfig, view.lifecycleIndex)
   view.setStatus({ available: true, updatedAt: Date.now() })
   return view
 }

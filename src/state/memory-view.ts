@@ -7,10 +7,12 @@ import { readCluster, readGuarded, type ClusterInfo, type GuardedObject } from '
 import { isCatalogObject, readCatalog, type Catalog, type CatalogRef } from '../objects/catalog.js'
 import { getString, isRecord } from '../objects/unstructured.js'
 import type { ClusterView, ViewStatus } from './cluster-view.js'
+import { LifecycleIndex, type LifecycleFacts } from './lifecycle-view.js'
+import { LIFECYCLE_KINDS, lifecycleKindOf, type LifecycleKind } from '../objects/lifecycle.js'
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`
 
-export type ObjectKind = 'Cluster' | 'KubeadmControlPlane' | 'MachineDeployment' | 'Catalog'
+export type ObjectKind = 'Cluster' | 'KubeadmControlPlane' | 'MachineDeployment' | 'Catalog' | LifecycleKind
 
 export class MemoryView implements ClusterView {
   private readonly catalogRef: CatalogRef
@@ -27,6 +29,8 @@ export class MemoryView implements ClusterView {
   /** version string → keys of kind:ns/name */
   private readonly versionUsers = new Map<string, Set<string>>()
   private currentStatus: ViewStatus
+  /** Machines, hosts, pools, inventories, Deployments, management version. */
+  readonly lifecycleIndex = new LifecycleIndex()
 
   constructor(catalogRef: CatalogRef, status: ViewStatus = { available: true, updatedAt: Date.now() }) {
     this.catalogRef = catalogRef
@@ -43,6 +47,14 @@ export class MemoryView implements ClusterView {
 
   catalog(): Catalog | undefined {
     return this.catalogValue
+  }
+
+  lifecycle(): LifecycleFacts {
+    return this.lifecycleIndex
+  }
+
+  managementVersion(): string | undefined {
+    return this.lifecycleIndex.managementVersion()
   }
 
   cluster(namespace: string, name: string): ClusterInfo | undefined {
@@ -118,6 +130,8 @@ export class MemoryView implements ClusterView {
       if (cluster.controlPlaneKind === 'KubeadmControlPlane' && cluster.controlPlaneName !== undefined) this.clusterByControlPlane.set(key(cluster.namespace, cluster.controlPlaneName), k)
       return 'Cluster'
     }
+    const lifecycle = this.lifecycleIndex.upsert(obj)
+    if (lifecycle !== undefined) return lifecycle
     const read = readGuarded(obj)
     if (!read.ok) return undefined
     this.removeGuarded(read.object.kind, read.object.namespace, read.object.name)
@@ -142,11 +156,15 @@ export class MemoryView implements ClusterView {
       this.removeGuarded(obj.kind, namespace, name)
       return obj.kind
     }
-    return undefined
+    const lifecycle = lifecycleKindOf(obj)
+    if (lifecycle !== undefined) this.lifecycleIndex.remove(lifecycle, namespace, name)
+    return lifecycle
   }
 
   /** Drops every object of one kind (an informer relist replaces them). */
   clear(kind?: ObjectKind): void {
+    if (kind !== undefined && kind !== 'Catalog' && kind !== 'Cluster' && kind !== 'KubeadmControlPlane' && kind !== 'MachineDeployment') return this.lifecycleIndex.clear(kind)
+    if (kind === undefined) for (const k of LIFECYCLE_KINDS) this.lifecycleIndex.clear(k)
     if (kind === undefined || kind === 'Catalog') this.catalogValue = undefined
     if (kind === undefined || kind === 'Cluster') {
       this.clusters.clear()

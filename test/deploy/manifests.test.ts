@@ -2,6 +2,7 @@
  * The kustomize base and overlays: every object valid against the Kubernetes schemas, and the
  * pieces wired to each other and to the server (ports, probes, paths, policy, certificates).
  */
+import { LIFECYCLE_RESOURCES } from '../../src/state/lifecycle-caches.js'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -90,8 +91,8 @@ describe.each(overlays)('$name', ({ objects }) => {
     expect(objects().flatMap(schemaProblems)).toEqual([])
   })
 
-  it('every namespaced object lives in upgrade-guard or the catalog namespace', () => {
-    const allowed = ['upgrade-guard', catalogOfDefaultPolicy().namespace]
+  it('every namespaced object lives in upgrade-guard, the catalog namespace or a management Deployment\'s (its read Role)', () => {
+    const allowed = ['upgrade-guard', catalogOfDefaultPolicy().namespace, ...LIFECYCLE_RESOURCES.flatMap((r) => (r.namespace === undefined ? [] : [r.namespace]))]
     const namespaces = objects()
       .map((o) => o.metadata?.namespace as string | undefined)
       .filter((ns) => ns !== undefined)

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { all, BASE, catalogOfDefaultPolicy, one, rendered } from './deploy-helpers.js'
 import type { Obj } from './kustomize.js'
 import { INFORMER_RESOURCES, type InformerResource } from '../../src/state/informer-view.js'
+import { LIFECYCLE_RESOURCES } from '../../src/state/lifecycle-caches.js'
 
 
 const catalog = catalogOfDefaultPolicy()
@@ -17,9 +18,20 @@ const CONTRACT: readonly InformerResource[] = [
   { group: 'cluster.x-k8s.io', resource: 'clusters', verbs: ['get', 'list', 'watch'], namespaced: false },
   { group: 'cluster.x-k8s.io', resource: 'machinedeployments', verbs: ['get', 'list', 'watch'], namespaced: false },
   { group: 'controlplane.cluster.x-k8s.io', resource: 'kubeadmcontrolplanes', verbs: ['get', 'list', 'watch'], namespaced: false },
+  // Lifecycle caches (issue 13): Machines, provider hosts/templates/pools, inventories, and the
+  // policy's management Deployments, each by name in its namespace.
+  { group: 'cluster.x-k8s.io', resource: 'machines', verbs: ['get', 'list', 'watch'], namespaced: false },
+  { group: 'infrastructure.cluster.x-k8s.io', resource: 'baremetalmachines', verbs: ['get', 'list', 'watch'], namespaced: false },
+  { group: 'infrastructure.cluster.x-k8s.io', resource: 'baremetalmachinetemplates', verbs: ['get', 'list', 'watch'], namespaced: false },
+  { group: 'infrastructure.cluster.x-k8s.io', resource: 'machineinventorypools', verbs: ['get', 'list', 'watch'], namespaced: false },
+  { group: 'elemental.cattle.io', resource: 'machineinventories', verbs: ['get', 'list', 'watch'], namespaced: false },
+  { group: 'apps', resource: 'deployments', verbs: ['get', 'list', 'watch'], namespaced: true, namespace: 'capi-system', resourceNames: ['capi-controller-manager'] },
+  { group: 'apps', resource: 'deployments', verbs: ['get', 'list', 'watch'], namespaced: true, namespace: 'capi-kubeadm-control-plane-system', resourceNames: ['capi-kubeadm-control-plane-controller-manager'] },
+  { group: 'apps', resource: 'deployments', verbs: ['get', 'list', 'watch'], namespaced: true, namespace: 'capi-kubeadm-bootstrap-system', resourceNames: ['capi-kubeadm-bootstrap-controller-manager'] },
+  { group: 'apps', resource: 'deployments', verbs: ['get', 'list', 'watch'], namespaced: true, namespace: 'cpaas-system', resourceNames: ['baremetal-provider-controller-manager'] },
 ]
 
-const fromCode: readonly InformerResource[] = INFORMER_RESOURCES
+const fromCode: readonly InformerResource[] = [...INFORMER_RESOURCES, ...LIFECYCLE_RESOURCES]
 
 const objects = (): Obj[] => rendered(BASE).objects
 const deployment = (): Obj => one(objects(), 'Deployment', 'upgrade-guard')
@@ -124,7 +136,7 @@ describe('RBAC of the upgrade-guard service account', () => {
   })
 
   it('the catalog Role follows the policy: namespace and name of catalog in policies/default.yaml', () => {
-    const role = one(objects(), 'Role')
+    const role = one(objects(), 'Role', 'upgrade-guard-catalog')
     expect(role.metadata.namespace).toBe(catalog.namespace)
     expect((role.rules as Obj[]).flatMap((r) => r.resourceNames as string[])).toEqual([catalog.name])
   })

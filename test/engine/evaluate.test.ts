@@ -197,7 +197,7 @@ describe('state unavailable', () => {
     expect(found(d.denied)).toEqual(['catalog-key@(state)'])
     for (const v of d.denied) {
       expect(v.type).toBe('NotFound')
-      expect(v.message).toBe('cannot check catalog-key, worker-skew, registry-address: the cluster-state view is unavailable (x)')
+      expect(v.message).toBe('cannot check catalog-key, worker-skew, registry-address, management-ready, management-version, control-plane-healthy, pool-capacity: the cluster-state view is unavailable (x)')
       expect(v.hint).toContain('state.onUnavailable: allow')
     }
   })
@@ -226,7 +226,7 @@ describe('state unavailable', () => {
   })
 
   it('a rule turned off does not fail closed', () => {
-    const p = policy({ rules: { 'catalog-key': 'off', 'worker-skew': 'off', 'release-order': 'off', 'registry-address': 'off' } })
+    const p = policy({ rules: { 'catalog-key': 'off', 'worker-skew': 'off', 'release-order': 'off', 'registry-address': 'off', 'management-ready': 'off', 'management-version': 'off', 'control-plane-healthy': 'off', 'pool-capacity': 'off' } })
     expect(evaluate(request('UPDATE', kcp(), kcp({ version: 'v1.33.7-3' })), unavailable(), p).allowed).toBe(true)
   })
 })

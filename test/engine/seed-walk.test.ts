@@ -36,6 +36,7 @@ import {
   withStatusVersion,
   type Obj,
 } from '../helpers/objects.js'
+import { controlPlaneMachines, machine, managementDeployments, pool, template } from '../helpers/lifecycle.js'
 
 const POLICY = policy() // policies/default.yaml as built in
 const WORKERS = 'bm-workload-workers'
@@ -51,7 +52,19 @@ const stored = {
     [GPU]: md({ level: 'v1beta1', name: GPU, version: 'v1.32.7' }),
   } as Record<string, Obj>,
 }
-const state = view([stored.cluster, stored.catalog, stored.kcp, ...Object.values(stored.mds)])
+// The hosts and controllers the seed's Prerequisites ask about: healthy Machines, pools with
+// room, management Deployments rolled out (the preflight rules pass on every legal step).
+const KCP_MACHINE = 'bm-workload-control-plane-b'
+const lifecycle = [
+  ...controlPlaneMachines({ level: 'v1beta2', version: 'v1.32.8' }),
+  ...[WORKERS, GPU].flatMap((name) => [machine(`${name}-1`, { role: 'worker', deployment: name, version: 'v1.32.8' }), template(`${name}-template`, `${name}-pool`), pool(`${name}-pool`, { available: 1, allocated: 3, total: 4 })]),
+  template('bm-workload-control-plane-template', 'cp-pool'),
+  pool('cp-pool', { allocated: 3, total: 3 }),
+  ...managementDeployments(),
+]
+const state = view([stored.cluster, stored.catalog, stored.kcp, ...Object.values(stored.mds), ...lifecycle])
+/** A Machine write: not a guarded object (allowed, and the view sees it). */
+const machineWrite = (next: Obj): EngineRequest => request('UPDATE', next, next, CAPI_CONTROLLER)
 
 const kcpAt = (version: string, minor: keyof typeof TAGS): Obj =>
   edit(stored.kcp, (o) => {
@@ -103,6 +116,10 @@ const steps: readonly Step[] = [
   { name: 'shortcut: a v1.33 patch the catalog lacks', next: () => kcpAt('v1.33.8', 'v1.33'), deniedBy: ['catalog-key'], says: { 'catalog-key': ['nearest keys: v1.33.7-2'] } },
   { name: 'shortcut: control plane with maxSurge 1', next: () => edit(kcpAt('v1.33.7-2', 'v1.33'), (o) => ((((o.spec as Obj).rollout as Obj).strategy as Obj).rollingUpdate = { maxSurge: 1 })), deniedBy: ['max-surge-zero'], says: { 'max-surge-zero': ['over-provision'] } },
   { name: 'shortcut: workers before the control plane', next: () => mdAt(WORKERS, 'v1.33.7-2'), deniedBy: ['workers-follow-control-plane'], says: { 'workers-follow-control-plane': ['after the control-plane rollout completes'] } },
+  // Prerequisites: "All current nodes are healthy and Ready."
+  { name: 'a control-plane node goes NotReady', next: () => machine(KCP_MACHINE, { level: 'v1beta2', version: 'v1.32.8', ready: 'False' }), send: machineWrite },
+  { name: 'shortcut: upgrade the control plane while a control-plane Machine is not Ready', next: () => kcpAt('v1.33.7-2', 'v1.33'), deniedBy: ['control-plane-healthy'], says: { 'control-plane-healthy': [`${KCP_MACHINE} (Ready=False (NodeNotReady))`, 'with maxSurge 0 CAPI deletes a healthy one next'] } },
+  { name: 'the node is repaired (Ready again)', next: () => machine(KCP_MACHINE, { level: 'v1beta2', version: 'v1.32.8' }), send: machineWrite },
   { name: 'upgrade the control plane to v1.33 (tags updated in the same edit)', next: () => kcpAt('v1.33.7-2', 'v1.33') },
   { name: 'CAPI adds a finalizer to the KCP mid-rollout', next: () => touch(stored.kcp), send: (n) => update(n, CAPI_CONTROLLER) },
   { name: 'shortcut: workers first, before the CP rollout completes (status still v1.32.8)', next: () => mdAt(WORKERS, 'v1.33.7-2'), deniedBy: ['workers-follow-control-plane'], says: { 'workers-follow-control-plane': ['runs (v1.32.8, spec.version v1.33.7-2)', 'wait until its status.version reaches v1.33.7-2'] } },

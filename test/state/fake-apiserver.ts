@@ -25,6 +25,13 @@ export const FAKE_RESOURCES: readonly ResourceDef[] = [
   { group: 'cluster.x-k8s.io', resource: 'clusters', kind: 'Cluster' },
   { group: 'cluster.x-k8s.io', resource: 'machinedeployments', kind: 'MachineDeployment' },
   { group: 'controlplane.cluster.x-k8s.io', resource: 'kubeadmcontrolplanes', kind: 'KubeadmControlPlane' },
+  // Lifecycle kinds (issue 13). The provider groups are served only when a test asks for them.
+  { group: 'cluster.x-k8s.io', resource: 'machines', kind: 'Machine' },
+  { group: 'infrastructure.cluster.x-k8s.io', resource: 'baremetalmachines', kind: 'BaremetalMachine' },
+  { group: 'infrastructure.cluster.x-k8s.io', resource: 'baremetalmachinetemplates', kind: 'BaremetalMachineTemplate' },
+  { group: 'infrastructure.cluster.x-k8s.io', resource: 'machineinventorypools', kind: 'MachineInventoryPool' },
+  { group: 'elemental.cattle.io', resource: 'machineinventories', kind: 'MachineInventory' },
+  { group: 'apps', resource: 'deployments', kind: 'Deployment' },
 ]
 
 export type Obj = Record<string, unknown> & { metadata: Record<string, unknown> }
@@ -44,6 +51,10 @@ export interface FakeOptions {
   readonly servedVersions?: Readonly<Record<string, readonly string[]>>
   /** The token the fake expects as `Authorization: Bearer …` (401 otherwise). */
   readonly token?: string
+  /** Resources left out of discovery and answered 404 (a provider CRD not installed). */
+  readonly absentResources?: readonly string[]
+  /** gitVersion of GET /version; default v1.35.6. */
+  readonly gitVersion?: string
 }
 
 interface Watcher {
@@ -74,12 +85,17 @@ export class FakeApiServer {
   readonly requests: RecordedRequest[] = []
   readonly token: string
   private readonly served: Readonly<Record<string, readonly string[]>>
+  private readonly absent: ReadonlySet<string>
+  /** What GET /version answers; undefined: HTTP 500 (a failing /version). */
+  gitVersion: string | undefined
   private readonly objects = new Map<string, Map<string, Obj>>()
   private readonly log: LoggedEvent[] = []
   private readonly watchers = new Set<Watcher>()
   private readonly sockets = new Set<Socket>()
   /** While true, list requests get no answer (a hung API server); closedStalls counts the ones the client gave up. */
   stallLists = false
+  /** Resources whose lists answer 404 although discovery lists them (a CRD removed in between). */
+  readonly listNotFound = new Set<string>()
   closedStalls = 0
   private rv = 100
   /** Watches from a resourceVersion below this get 410 Gone. */
@@ -91,7 +107,9 @@ export class FakeApiServer {
   private readonly held = new Map<string, LoggedEvent[]>()
 
   private constructor(options: FakeOptions) {
-    this.served = { 'cluster.x-k8s.io': ['v1beta1'], 'controlplane.cluster.x-k8s.io': ['v1beta1'], ...options.servedVersions }
+    this.served = { 'cluster.x-k8s.io': ['v1beta1'], 'controlplane.cluster.x-k8s.io': ['v1beta1'], apps: ['v1'], ...options.servedVersions }
+    this.absent = new Set(options.absentResources ?? [])
+    this.gitVersion = options.gitVersion ?? 'v1.35.6'
     this.token = options.token ?? 'fake-token-do-not-log'
     for (const r of FAKE_RESOURCES) this.objects.set(r.resource, new Map())
   }
@@ -296,6 +314,9 @@ export class FakeApiServer {
     if (req.headers.authorization !== `Bearer ${this.token}`) return sendJson(res, 401, status(401, 'Unauthorized', 'Unauthorized'))
     if (req.method !== 'GET') return sendJson(res, 405, status(405, 'MethodNotAllowed', 'the fake only serves GET'))
     const parts = url.pathname.split('/').filter((p) => p !== '')
+    if (url.pathname === '/version') {
+      return this.gitVersion === undefined ? sendJson(res, 500, status(500, 'InternalError', 'version unavailable')) : sendJson(res, 200, { major: '1', minor: '35', gitVersion: this.gitVersion, platform: 'linux/amd64' })
+    }
     if (url.pathname === '/api') return sendJson(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] })
     if (url.pathname === '/apis') return sendJson(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: Object.keys(this.served).filter((g) => this.isServed(g)).map((g) => this.group(g)) })
     if (parts[0] === 'apis' && parts.length === 2) {
@@ -312,6 +333,7 @@ export class FakeApiServer {
       return sendJson(res, 400, status(400, 'BadRequest', (e as Error).message))
     }
     if (isWatch) return this.watch(res, route.resource, route.namespace, selector, query)
+    if (this.listNotFound.has(route.resource)) return sendJson(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'))
     if (this.stallLists) {
       res.on('close', () => this.closedStalls++)
       return
@@ -346,7 +368,7 @@ export class FakeApiServer {
     } else {
       return undefined
     }
-    const defs = FAKE_RESOURCES.filter((r) => r.group === group)
+    const defs = FAKE_RESOURCES.filter((r) => r.group === group && !this.absent.has(r.resource))
     const apiVersion = group === '' ? 'v1' : `${group}/${version}`
     if (rest.length === 0) {
       return { type: 'resources', body: { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersion, resources: defs.map((d) => ({ name: d.resource, singularName: '', namespaced: true, kind: d.kind, verbs: ['get', 'list', 'watch'] })) } }
@@ -432,7 +454,7 @@ export class FakeApiServer {
 
   private bookmarkObject(resource: string): unknown {
     const def = defOf(resource)
-    return { kind: def.kind, apiVersion: def.group === '' ? 'v1' : `${def.group}/v1beta1`, metadata: { resourceVersion: String(this.rv) } }
+    return { kind: def.kind, apiVersion: def.group === '' ? 'v1' : `${def.group}/${(this.served[def.group] ?? ['v1beta1'])[0] ?? 'v1beta1'}`, metadata: { resourceVersion: String(this.rv) } }
   }
 }
 

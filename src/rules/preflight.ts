@@ -1,0 +1,48 @@
+/**
+ * @module rules/preflight
+ * What the five preflight rules share: when they judge (an UPDATE that starts a version rollout
+ * — never a CREATE, a DELETE or a metadata-only UPDATE), which Cluster an object belongs to
+ * (the authoritative links: Cluster.spec.controlPlaneRef for a KCP, the stored spec.clusterName
+ * for an MD), and the "not present" warning for a provider kind the state does not hold.
+ */
+import type { GuardedObject } from '../objects/capi.js'
+import type { LifecycleKind } from '../objects/lifecycle.js'
+import { dotted, jsonEqual } from '../objects/unstructured.js'
+import { notFound } from './field-path.js'
+import type { RuleId } from './ids.js'
+import type { RuleContext, Violation } from './types.js'
+
+export interface RolloutStart {
+  readonly old: GuardedObject
+  readonly next: GuardedObject
+  /** Dotted path of the version field in the object as sent. */
+  readonly field: string
+}
+
+/**
+ * The edit that starts a version rollout: an UPDATE whose version differs from the stored one.
+ * A CREATE has no machines to judge yet; everything else is ratcheted away.
+ */
+export function rolloutStart(ctx: RuleContext): RolloutStart | undefined {
+  if (ctx.operation !== 'UPDATE' || ctx.target.type !== 'guarded') return undefined
+  const { old, new: next } = ctx.target
+  if (old === undefined || next === undefined || next.version === undefined || jsonEqual(old.version, next.version)) return undefined
+  return { old, next, field: dotted(next.paths.version) }
+}
+
+/** The Cluster the object belongs to, by the links an edit cannot bend. */
+export function owningClusterName(ctx: RuleContext, start: RolloutStart): string | undefined {
+  const { old, next } = start
+  if (next.kind === 'KubeadmControlPlane') return ctx.view.clusterOfControlPlane(next.namespace, next.name)?.name ?? old.clusterName ?? next.clusterName
+  return old.clusterName ?? next.clusterName
+}
+
+const WHERE = 'the cluster-state view'
+
+/** A kind the rule needs is not installed / not in the snapshot: say so (warn), never deny. */
+export function notPresent(rule: RuleId, field: string, kind: LifecycleKind | string, consequence: string): Violation {
+  return { ...notFound(field, rule, undefined, `cannot check: ${kind} is not present in ${WHERE} (not installed, or left out of the snapshot), so ${consequence}`, `install the provider, or include ${kind} objects in --state`), advisory: true }
+}
+
+/** An advisory finding: never more than a warning, whatever the rule's action. */
+export const advisory = (v: Violation): Violation => ({ ...v, advisory: true })
