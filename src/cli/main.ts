@@ -16,6 +16,7 @@ import { readManifests } from '../state/manifests.js'
 import { MemoryView } from '../state/memory-view.js'
 import { registerServe } from './serve.js'
 import { registerPlan } from './plan.js'
+import { registerAudit } from './audit.js'
 import { formatReport, OUTPUT_FORMATS, type OutputFormat } from './formats/index.js'
 import { runValidate } from './validate.js'
 import { loadLiveStateOnce } from './live-state.js'
@@ -83,6 +84,7 @@ export function buildProgram(): Command {
     })
 
   registerPlan(program)
+  registerAudit(program)
   registerServe(program)
   return program
 }
