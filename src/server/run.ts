@@ -8,6 +8,7 @@
 import type { AddressInfo } from 'node:net'
 import { UpgradeGuardError } from '../errors.js'
 import type { Logger } from '../log.js'
+import { DEFAULT_AUDIT_INTERVAL_MS, startAuditRunner, type AuditRunner } from './audit-runner.js'
 import { buildMetricsServer, buildServer, type GuardServer, type ServerLimits } from './build-server.js'
 import { generateCertificates, staticTls, startFileTls, writePem, type TlsSource } from './certificates.js'
 import { ServerMetrics } from './metrics.js'
@@ -37,6 +38,15 @@ export interface RunOptions {
   readonly shutdownDelayMs?: number
   /** Give in-flight requests this long, then cut what is left. */
   readonly shutdownTimeoutMs?: number
+  /** The audit of existing objects (GET /audit, gauges); intervalMs 0 turns it off. Default: every 5 min. */
+  readonly audit?: AuditSettings
+}
+
+export interface AuditSettings {
+  readonly intervalMs: number
+  readonly debounceMs?: number
+  /** --management-version; without it, live state asks the API server (GET /version). */
+  readonly managementVersion?: string
 }
 
 export interface RunningServer {
@@ -49,6 +59,8 @@ export interface RunningServer {
   readonly tls: TlsSource
   readonly metrics: ServerMetrics
   readonly lifecycle: Lifecycle
+  /** Undefined when the audit is turned off. */
+  readonly audit: AuditRunner | undefined
   /** Not ready, `Connection: close`, wait the delay, stop accepting, finish in-flight, stop sources. True when nothing had to be cut. */
   shutdown(reason: string): Promise<boolean>
 }
@@ -72,6 +84,39 @@ async function startTls(choice: TlsChoice, logger: Logger, metrics: ServerMetric
   const tls = staticTls(generated, `self-signed for ${choice.sans.join(', ')}`)
   logger.info({ sans: choice.sans, caOut: choice.caOut ?? null, expires: new Date(tls.info().validTo).toISOString() }, 'generated a CA and a serving certificate')
   return tls
+}
+
+/** GET /version answers are reused this long (the management cluster is upgraded rarely). */
+const VERSION_CACHE_MS = 10 * 60_000
+
+function startAudit(options: RunOptions, state: StateSource, policy: PolicySource, metrics: ServerMetrics): AuditRunner | undefined {
+  const settings = options.audit ?? { intervalMs: DEFAULT_AUDIT_INTERVAL_MS }
+  if (settings.intervalMs <= 0) return undefined
+  let managementVersion: (() => Promise<string | undefined>) | undefined
+  const fixed = settings.managementVersion
+  if (fixed !== undefined) {
+    managementVersion = async () => fixed
+  } else if (options.state.kind === 'live') {
+    // Issue 13's ClusterView.managementVersion() replaces this call once merged.
+    const kubeconfig = options.state.kubeconfig
+    let cached: { readonly version: string; readonly at: number } | undefined
+    managementVersion = async () => {
+      if (cached !== undefined && Date.now() - cached.at < VERSION_CACHE_MS) return cached.version
+      const { fetchServerVersion, loadKubeConfig } = await import('../audit/server-version.js')
+      const version = await fetchServerVersion(await loadKubeConfig(kubeconfig))
+      cached = { version, at: Date.now() }
+      return version
+    }
+  }
+  return startAuditRunner({
+    state,
+    policy,
+    metrics,
+    logger: options.logger,
+    intervalMs: settings.intervalMs,
+    ...(settings.debounceMs !== undefined ? { debounceMs: settings.debounceMs } : {}),
+    ...(managementVersion !== undefined ? { managementVersion } : {}),
+  })
 }
 
 export async function runServer(options: RunOptions): Promise<RunningServer> {
@@ -103,14 +148,17 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
     }
     cleanups.push(() => state.close())
 
-    const app = await buildServer({ policy, state, tls, metrics, logger, lifecycle, ...(options.limits !== undefined ? { limits: options.limits } : {}) })
+    const audit = startAudit(options, state, policy, metrics)
+    if (audit !== undefined) cleanups.push(() => audit.close())
+    const withAudit = audit === undefined ? {} : { audit }
+    const app = await buildServer({ policy, state, tls, metrics, logger, lifecycle, ...withAudit, ...(options.limits !== undefined ? { limits: options.limits } : {}) })
     cleanups.push(() => app.close())
     const port = await listen(app, options.host, options.port, 'webhook')
 
     let metricsApp: GuardServer | undefined
     let metricsPort: number | undefined
     if (options.metricsPort !== 0) {
-      metricsApp = await buildMetricsServer({ metrics, policy, state, tls, lifecycle, logger })
+      metricsApp = await buildMetricsServer({ metrics, policy, state, tls, lifecycle, logger, ...withAudit })
       cleanups.push(() => metricsApp?.close())
       metricsPort = await listen(metricsApp, options.host, options.metricsPort, 'metrics')
     }
@@ -134,6 +182,7 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
         force.unref()
         await Promise.all([app.close(), metricsApp?.close()])
         clearTimeout(force)
+        audit?.close()
         await state.close()
         policy.close()
         tls.close()
@@ -142,7 +191,7 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
       })()
       return stopping
     }
-    return { app, metricsApp, port, metricsPort, policy, state, tls, metrics, lifecycle, shutdown }
+    return { app, metricsApp, port, metricsPort, policy, state, tls, metrics, lifecycle, audit, shutdown }
   } catch (e) {
     await cleanup()
     throw e

@@ -33,4 +33,6 @@ export interface ClusterView {
   /** Every KCP and MD (catalog deletion needs them all; O(n), never on a KCP/MD request). */
   guardedObjects(): readonly GuardedObject[]
   counts(): { readonly clusters: number; readonly controlPlanes: number; readonly machineDeployments: number; readonly catalogEntries: number }
+  /** Rises with every change of the objects (the server's audit re-runs when it moves); optional for fixed views. */
+  revision?(): number
 }
