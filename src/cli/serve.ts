@@ -10,6 +10,7 @@ import { isIP } from 'node:net'
 import { relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Option, type Command } from 'commander'
+import { parseManagementVersion } from '../audit/management-skew.js'
 import { UpgradeGuardError } from '../errors.js'
 import { createLogger, LOG_LEVELS, writePlain } from '../log.js'
 import { DEFAULT_POLICY_FILE } from '../policy/load.js'
@@ -61,7 +62,7 @@ const seconds =
   }
 
 function managementVersionFlag(value: string): string {
-  if (!/^v?\d+\.\d+/.test(value.trim())) throw new UpgradeGuardError('UG_ERR_USAGE', `--management-version: ${JSON.stringify(value.slice(0, 64))} is not a Kubernetes version (e.g. v1.33.4)`)
+  if (parseManagementVersion(value) === undefined) throw new UpgradeGuardError('UG_ERR_USAGE', `--management-version: ${JSON.stringify(value.slice(0, 64))} is not a Kubernetes version (e.g. v1.33.4)`)
   return value.trim()
 }
 

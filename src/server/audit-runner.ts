@@ -107,8 +107,9 @@ export function startAuditRunner(options: AuditRunnerOptions): AuditRunner {
     let budget = maxLogLines
     const line = (f: AuditFinding, what: 'appeared' | 'cleared'): void => {
       const fields = { rule: f.rule, kind: f.kind, namespace: f.namespace, object: f.name, field: f.field, level: f.level, cluster: f.cluster === undefined ? null : `${f.cluster.namespace}/${f.cluster.name}` }
-      if (what === 'appeared') log.warn({ ...fields, finding: f.text }, 'audit finding appeared')
-      else log.info(fields, 'audit finding cleared')
+      // Names and rule ids only, as the decision log: the messages are in GET /audit.
+      if (what === 'appeared') log.warn(fields, `audit finding appeared: [${f.rule}] ${f.kind} ${f.namespace}/${f.name} ${f.field}`)
+      else log.info(fields, `audit finding cleared: [${f.rule}] ${f.kind} ${f.namespace}/${f.name} ${f.field}`)
     }
     for (const f of appeared) if (budget-- > 0) line(f, 'appeared')
     for (const f of cleared) if (budget-- > 0) line(f, 'cleared')
