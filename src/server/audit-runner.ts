@@ -106,7 +106,7 @@ export function startAuditRunner(options: AuditRunnerOptions): AuditRunner {
     const { appeared, cleared } = diffFindings(previous?.findings ?? [], next.findings)
     let budget = maxLogLines
     const line = (f: AuditFinding, what: 'appeared' | 'cleared'): void => {
-      const fields = { rule: f.rule, kind: f.kind, namespace: f.namespace, object: f.name, field: f.field, level: f.level, cluster: f.cluster === undefined ? null : `${f.cluster.namespace}/${f.cluster.name}` }
+      const fields = { rule: f.rule, kind: f.kind, namespace: f.namespace, object: f.name, field: f.field, action: f.level, cluster: f.cluster === undefined ? null : `${f.cluster.namespace}/${f.cluster.name}` }
       // Names and rule ids only, as the decision log: the messages are in GET /audit.
       if (what === 'appeared') log.warn(fields, `audit finding appeared: [${f.rule}] ${f.kind} ${f.namespace}/${f.name} ${f.field}`)
       else log.info(fields, `audit finding cleared: [${f.rule}] ${f.kind} ${f.namespace}/${f.name} ${f.field}`)

@@ -79,6 +79,8 @@ export class FakeApiServer {
   /** While true, list requests get no answer (a hung API server); closedStalls counts the ones the client gave up. */
   stallLists = false
   closedStalls = 0
+  /** What GET /version answers (the management cluster's own version). */
+  gitVersion = 'v1.34.2'
   private rv = 100
   /** Watches from a resourceVersion below this get 410 Gone. */
   private compactedBelow = 0
@@ -262,6 +264,7 @@ export class FakeApiServer {
     if (req.headers.authorization !== `Bearer ${this.token}`) return sendJson(res, 401, status(401, 'Unauthorized', 'Unauthorized'))
     if (req.method !== 'GET') return sendJson(res, 405, status(405, 'MethodNotAllowed', 'the fake only serves GET'))
     const parts = url.pathname.split('/').filter((p) => p !== '')
+    if (url.pathname === '/version') return sendJson(res, 200, { major: '1', minor: this.gitVersion.split('.')[1] ?? '', gitVersion: this.gitVersion, platform: 'linux/amd64' })
     if (url.pathname === '/api') return sendJson(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] })
     if (url.pathname === '/apis') return sendJson(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: Object.keys(this.served).filter((g) => this.isServed(g)).map((g) => this.group(g)) })
     if (parts[0] === 'apis' && parts.length === 2) {
