@@ -30,6 +30,11 @@ export interface AuditRunnerOptions {
   readonly managementVersion?: () => Promise<string | undefined>
   /** Longest slice of audit work between event-loop turns (default 2 ms). */
   readonly sliceMs?: number
+  /**
+   * After a run that took D ms, the next one waits at least this many times D (default 9): the
+   * audit then uses at most a tenth of the event loop, whatever the state's size or churn.
+   */
+  readonly restFactor?: number
   /** Most appeared/cleared lines logged per run; the rest are summed in one line (default 100). */
   readonly maxLogLines?: number
   readonly now?: () => number
@@ -68,6 +73,7 @@ export function startAuditRunner(options: AuditRunnerOptions): AuditRunner {
   const debounceMs = options.debounceMs ?? DEFAULT_AUDIT_DEBOUNCE_MS
   const checkMs = options.checkMs ?? Math.max(50, Math.floor(debounceMs / 2))
   const maxLogLines = options.maxLogLines ?? 100
+  const restFactor = options.restFactor ?? 9
 
   let latest: AuditReport | undefined
   let completed = 0
@@ -79,6 +85,7 @@ export function startAuditRunner(options: AuditRunnerOptions): AuditRunner {
   let seenToken: readonly unknown[] | undefined
   let changedAt = now()
   let lastRunAt: number | undefined
+  let restUntil = 0
   let managementError: string | undefined
 
   const tokenOf = (): readonly unknown[] => {
@@ -130,6 +137,7 @@ export function startAuditRunner(options: AuditRunnerOptions): AuditRunner {
     if (closed) return latest
     auditedToken = token
     lastRunAt = now()
+    restUntil = lastRunAt + restFactor * report.durationMs
     logChanges(latest, report)
     latest = report
     completed++
@@ -169,6 +177,7 @@ export function startAuditRunner(options: AuditRunnerOptions): AuditRunner {
       changedAt = now()
     }
     const t = now()
+    if (t < restUntil) return
     const isChanged = !sameToken(auditedToken, token) && t - changedAt >= debounceMs
     const isDue = lastRunAt === undefined || t - lastRunAt >= intervalMs
     if (isChanged || isDue) void run()
