@@ -153,3 +153,19 @@ describe('gauge series: bounded cardinality', () => {
     expect([...series.values()].some((s) => s.labels.rule === OTHER && s.labels.kind === OTHER)).toBe(true)
   })
 })
+
+describe('docs/rules.md says which rules apply as they stand', () => {
+  it('its audit table names every rule id, and the ones it calls transition-only never report here', async () => {
+    const { readFileSync } = await import('node:fs')
+    const { RULE_IDS } = await import('../../src/rules/ids.js')
+    const doc = readFileSync(join(ROOT, 'docs/rules.md'), 'utf8')
+    const section = doc.slice(doc.indexOf('## Audit: objects as they stand'))
+    const rows = new Map([...section.matchAll(/^\| `([a-z-]+)`[^|]*\| ([^|]+) \|/gm)].map((m) => [m[1] ?? '', (m[2] ?? '').trim()]))
+    for (const id of RULE_IDS) expect(rows.has(id), `${id} in the audit table`).toBe(true)
+    const transition = [...rows].filter(([, applies]) => applies.startsWith('no')).map(([id]) => id)
+    expect(transition.sort()).toEqual(['bypass', 'catalog-in-use', 'control-plane-minor-step', 'no-downgrade'])
+    const reported = new Set(audit(fresh(), 'v1.34.2').findings.map((f) => f.rule))
+    for (const id of transition) expect(reported.has(id)).toBe(false)
+    for (const [id, applies] of rows) if (applies.startsWith('yes') || applies === 'partly' || applies === 'audit only') expect(reported.has(id), `${id} reported by examples/audit`).toBe(true)
+  })
+})

@@ -129,3 +129,38 @@ describe('audit: usage errors exit 2 with one line on stderr, nothing on stdout'
     expect(run.stderr).toMatch(message)
   })
 })
+
+describe('audit --kubeconfig: the cluster listed once, its version from GET /version', { timeout: 60_000 }, () => {
+  it('same findings as the files, management version read from the API server', async () => {
+    const { FakeApiServer } = await import('../state/fake-apiserver.js')
+    const { readManifests } = await import('../../src/state/manifests.js')
+    const fake = await FakeApiServer.start()
+    try {
+      fake.gitVersion = 'v1.34.2'
+      for (const entry of readManifests(['examples/audit/state'])) fake.applySilently(entry.object as Record<string, unknown>)
+      const kubeconfig = join(tmp, 'kubeconfig')
+      writeFileSync(
+        kubeconfig,
+        `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: ${fake.url}\n    insecure-skip-tls-verify: true\nusers:\n- name: fake-user\n  user:\n    token: ${fake.token}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake-user\ncurrent-context: fake\n`,
+      )
+      const live = await runCli(['audit', '--kubeconfig', kubeconfig, '--policy', 'examples/audit/policy.yaml', '-o', 'json'])
+      expect(live.stderr).toBe('')
+      expect(live.code).toBe(1)
+      const report = JSON.parse(live.stdout) as JsonAuditReport
+      expect(validateReport(report), JSON.stringify(validateReport.errors)).toBe(true)
+      expect(report.managementVersion).toBe('v1.34.2')
+      const files = JSON.parse((await runCli([...AUDIT, '-o', 'json'])).stdout) as JsonAuditReport
+      expect(report.clusters).toEqual(files.clusters)
+      expect(report.totals).toEqual(files.totals)
+      expect(fake.requests.filter((r) => r.isWatch)).toEqual([]) // listed, never watched
+      // The API server down: exit 2, one line naming what could not be read.
+      await fake.stop()
+      const down = await runCli(['audit', '--kubeconfig', kubeconfig, '-o', 'json'])
+      expect(down.code).toBe(2)
+      expect(down.stdout).toBe('')
+      expect(down.stderr).toMatch(/^upgrade-guard: cannot list /)
+    } finally {
+      await fake.close()
+    }
+  })
+})
