@@ -10,7 +10,9 @@
  * that appeared or cleared since the previous run, and the report kept for `GET /audit`.
  */
 import type { Logger } from '../log.js'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { runAuditChunked, type AuditFinding, type AuditReport } from '../audit/audit.js'
+import { formatAuditJsonChunked } from '../cli/formats/audit-json.js'
 import type { ServerMetrics } from './metrics.js'
 import { errorLine, type PolicyProvider } from './policy-source.js'
 import type { StateSource } from './state-source.js'
@@ -43,6 +45,8 @@ export interface AuditRunnerOptions {
 export interface AuditRunner {
   /** The last completed audit, or undefined before the first. */
   latest(): AuditReport | undefined
+  /** The same as `audit -o json` text, built once per audit (off the request path). */
+  latestJson(): string | undefined
   /** Runs now (or joins the run in progress, then runs again); resolves with the new report. */
   runNow(): Promise<AuditReport | undefined>
   /** Completed runs (tests wait on it). */
@@ -76,6 +80,7 @@ export function startAuditRunner(options: AuditRunnerOptions): AuditRunner {
   const restFactor = options.restFactor ?? 9
 
   let latest: AuditReport | undefined
+  let latestJson: string | undefined
   let completed = 0
   let closed = false
   let running: Promise<AuditReport | undefined> | undefined
@@ -134,12 +139,14 @@ export function startAuditRunner(options: AuditRunnerOptions): AuditRunner {
     const token = tokenOf()
     const version = await managementVersion()
     const report = await runAuditChunked(view, policy.current(), { source: state.description, managementVersion: version, now }, options.sliceMs === undefined ? {} : { sliceMs: options.sliceMs })
+    const json = await formatAuditJsonChunked(report, () => nextTurn(), options.sliceMs)
     if (closed) return latest
     auditedToken = token
     lastRunAt = now()
     restUntil = lastRunAt + restFactor * report.durationMs
     logChanges(latest, report)
     latest = report
+    latestJson = json
     completed++
     metrics?.setAuditFindings(report, lastRunAt)
     const deny = report.findings.filter((f) => f.level === 'deny').length
@@ -187,6 +194,7 @@ export function startAuditRunner(options: AuditRunnerOptions): AuditRunner {
 
   return {
     latest: () => latest,
+    latestJson: () => latestJson,
     runNow: async () => {
       const current = running
       if (current !== undefined) {

@@ -169,3 +169,17 @@ describe('docs/rules.md says which rules apply as they stand', () => {
     for (const [id, applies] of rows) if (applies.startsWith('yes') || applies === 'partly' || applies === 'audit only') expect(reported.has(id), `${id} reported by examples/audit`).toBe(true)
   })
 })
+
+describe('the JSON report built in slices (what GET /audit serves)', () => {
+  it.each([
+    { name: 'examples/audit', report: () => audit(fresh(), 'v1.34.2') },
+    { name: 'no findings', report: () => runAudit(loadFileView([join(ROOT, 'examples/state')], policy.catalog).view, policy) },
+  ])('$name: the same text as audit -o json', async ({ report }) => {
+    const { formatAuditJson, formatAuditJsonChunked } = await import('../../src/cli/formats/audit-json.js')
+    const r = report()
+    let turns = 0
+    const chunked = await formatAuditJsonChunked(r, async () => void turns++, 0)
+    expect(chunked).toBe(formatAuditJson(r))
+    expect(turns).toBe(groupFindings(r.findings).length)
+  })
+})

@@ -106,3 +106,26 @@ export function toJsonAuditReport(report: AuditReport): JsonAuditReport {
 }
 
 export const formatAuditJson = (report: AuditReport): string => `${JSON.stringify(toJsonAuditReport(report), null, 2)}\n`
+
+/**
+ * The same text as formatAuditJson, built a cluster group at a time with a turn of the event
+ * loop every `sliceMs`: a report with thousands of findings is megabytes of JSON, and one
+ * JSON.stringify of it would hold up the webhook's requests for tens of milliseconds. The server
+ * builds it once per audit and serves the string.
+ */
+export async function formatAuditJsonChunked(report: AuditReport, yieldTurn: () => Promise<unknown>, sliceMs = 2): Promise<string> {
+  const json = toJsonAuditReport(report)
+  const marker = '\u0000clusters\u0000'
+  const [head, tail] = JSON.stringify({ ...json, clusters: marker }, null, 2).split(JSON.stringify(marker)) as [string, string]
+  const parts: string[] = []
+  let sliceStart = performance.now()
+  for (const group of json.clusters) {
+    parts.push(`    ${JSON.stringify(group, null, 2).replaceAll('\n', '\n    ')}`)
+    if (performance.now() - sliceStart >= sliceMs) {
+      await yieldTurn()
+      sliceStart = performance.now()
+    }
+  }
+  const clusters = parts.length === 0 ? '[]' : `[\n${parts.join(',\n')}\n  ]`
+  return `${head}${clusters}${tail}\n`
+}

@@ -6,7 +6,6 @@
  * /metrics is: the plain-HTTP metrics server, and the HTTPS port.
  */
 import type { FastifyInstance } from 'fastify'
-import { toJsonAuditReport } from '../../cli/formats/audit-json.js'
 import type { AuditRunner } from '../audit-runner.js'
 import { allowOnly, type ErrorBody } from '../http-errors.js'
 
@@ -16,11 +15,12 @@ export interface AuditPluginOptions {
 
 export async function auditPlugin(app: FastifyInstance, options: AuditPluginOptions): Promise<void> {
   app.get('/audit', async (_request, reply) => {
-    const report = options.audit.latest()
-    if (report === undefined) {
+    const json = options.audit.latestJson()
+    if (json === undefined) {
       return reply.code(503).type('application/json; charset=utf-8').send({ error: 'no audit has completed yet (the cluster-state view is not synced, or the first run is under way); retry shortly' } satisfies ErrorBody)
     }
-    return reply.code(200).type('application/json; charset=utf-8').send(`${JSON.stringify(toJsonAuditReport(report), null, 2)}\n`)
+    // Built once per audit, in slices (server/audit-runner): serving it costs no serialization.
+    return reply.code(200).type('application/json; charset=utf-8').send(json)
   })
   allowOnly(app, '/audit', ['GET'])
 }
