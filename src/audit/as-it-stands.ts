@@ -20,6 +20,14 @@ import { getString, type Unstructured } from '../objects/unstructured.js'
  */
 export const AUDIT_USER: UserInfo = { username: 'system:upgrade-guard:audit', groups: [] }
 
+/**
+ * Rules that judge only an edit that *starts a version rollout* (SPEC "Preflight rules", issue
+ * 13: are the management controllers rolled out, are the machines healthy, does the pool have
+ * room). An object as it stands starts nothing, so their findings are not audit findings even if
+ * a CREATE looks like a rollout to them. Listed by id so this holds before and after they exist.
+ */
+export const ROLLOUT_ONLY_RULES: ReadonlySet<string> = new Set(['management-ready', 'control-plane-healthy', 'workers-healthy', 'pool-capacity'])
+
 const RESOURCES: Readonly<Record<string, string>> = {
   KubeadmControlPlane: 'kubeadmcontrolplanes',
   MachineDeployment: 'machinedeployments',

@@ -19,7 +19,7 @@ import { formatViolation } from '../rules/field-path.js'
 import { RULE_IDS } from '../rules/ids.js'
 import type { Violation, ViolationType } from '../rules/types.js'
 import type { ClusterView } from '../state/cluster-view.js'
-import { asItStands } from './as-it-stands.js'
+import { asItStands, ROLLOUT_ONLY_RULES } from './as-it-stands.js'
 import { MANAGEMENT_SKEW_RULE, managementSkew, parseManagementVersion } from './management-skew.js'
 
 /** The action a finding's rule has in the policy ('off' never produces one). */
@@ -141,7 +141,8 @@ function findingsOfDecision(decision: Decision, where: ObjectRef): AuditFinding[
     // The audit acts for nobody, so a bypass annotation on the object makes the engine say
     // "may not bypass": that is about the (absent) user, not the object. The findings it would
     // have hidden are reported.
-    for (const v of list) if (v.rule !== 'bypass') out.push(toFinding(v, level, where))
+    // Preflight rules judge the start of a rollout, which an object as it stands is not.
+    for (const v of list) if (v.rule !== 'bypass' && !ROLLOUT_ONLY_RULES.has(v.rule)) out.push(toFinding(v, level, where))
   }
   add(decision.denied, 'deny')
   add(decision.warnings, 'warn')
