@@ -3,8 +3,9 @@
  * The series of `upgrade_guard_audit_findings{rule,kind,namespace}`, bounded whatever the
  * cluster holds: `rule` is one of the known ids (else `other`), `kind` one of the three guarded
  * kinds, and `namespace` keeps its name only for the MAX_NAMESPACES namespaces with the most
- * findings (ties by name); the rest are summed under `other`. At most
- * 14 rules × 3 kinds × (MAX_NAMESPACES + 1) series, however many objects or namespaces there are.
+ * findings (ties by name); the rest are summed under `other`. One audit yields at most
+ * 14 rules × 3 kinds × (MAX_NAMESPACES + 1) series, however many objects or namespaces there are;
+ * series that cleared stay at 0 within MAX_SERIES (server/metrics drops the oldest beyond it).
  */
 import { RULE_IDS } from '../rules/ids.js'
 import type { AuditFinding } from './audit.js'
@@ -15,6 +16,12 @@ export const OTHER = 'other'
 
 const RULES = new Set<string>([...RULE_IDS, MANAGEMENT_SKEW_RULE, 'request'])
 const KINDS = new Set(['KubeadmControlPlane', 'MachineDeployment', 'ConfigMap'])
+
+/**
+ * Most series the gauge ever holds, cleared ones (kept at 0) included: every rule (and
+ * `other`) × every kind (and `other`) × the kept namespaces and `other`.
+ */
+export const MAX_SERIES = (RULES.size + 1) * (KINDS.size + 1) * (MAX_NAMESPACES + 1)
 
 export interface SeriesLabels {
   readonly rule: string

@@ -24,7 +24,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Endpoint, ReviewOutcome } from '../admission/review.js'
 import type { AuditReport } from '../audit/audit.js'
-import { auditFindingSeries } from '../audit/gauge-series.js'
+import { auditFindingSeries, MAX_SERIES as MAX_AUDIT_SERIES } from '../audit/gauge-series.js'
 import type { TlsSource } from './certificates.js'
 import type { StateSource } from './state-source.js'
 
@@ -162,8 +162,17 @@ export class ServerMetrics {
     const series = auditFindingSeries(report.findings)
     for (const [key, labels] of this.auditSeries) if (!series.has(key)) this.auditFindings.set(labels, 0)
     for (const [key, { labels, count }] of series) {
+      // Re-inserted, so the map stays ordered by when a series last had findings.
+      this.auditSeries.delete(key)
       this.auditSeries.set(key, labels)
       this.auditFindings.set(labels, count)
+    }
+    // Zeros are kept only within the bound: the longest-cleared go first.
+    for (const [key, labels] of this.auditSeries) {
+      if (this.auditSeries.size <= MAX_AUDIT_SERIES) break
+      if (series.has(key)) continue
+      this.auditSeries.delete(key)
+      this.auditFindings.remove(labels)
     }
     this.auditLastRun.set(completedAt / 1000)
     this.auditDuration.set(report.durationMs / 1000)
