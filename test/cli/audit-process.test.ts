@@ -164,3 +164,14 @@ describe('audit --kubeconfig: the cluster listed once, its version from GET /ver
     }
   })
 })
+
+describe('docs/ci.md', { timeout: 60_000 }, () => {
+  it('its sample text report is what audit prints on examples/audit', async () => {
+    const { readFileSync } = await import('node:fs')
+    const doc = readFileSync('docs/ci.md', 'utf8')
+    const sample = /```\n(Cluster audit-demo\/no-registry\n[\s\S]*?)\n```/.exec(doc)?.[1]
+    expect(sample).toBeDefined()
+    const out = (await runCli(AUDIT)).stdout
+    for (const line of (sample ?? '').split('\n').filter((l) => l !== '…')) expect(out.split('\n')).toContain(line)
+  })
+})
