@@ -17,6 +17,7 @@ import { MemoryView } from '../state/memory-view.js'
 import { registerServe } from './serve.js'
 import { registerPlan } from './plan.js'
 import { applyManagementVersion, registerStatus } from './status.js'
+import { registerAudit } from './audit.js'
 import { formatReport, OUTPUT_FORMATS, type OutputFormat } from './formats/index.js'
 import { runValidate } from './validate.js'
 import { loadLiveStateOnce } from './live-state.js'
@@ -89,6 +90,7 @@ export function buildProgram(): Command {
 
   registerPlan(program)
   registerStatus(program)
+  registerAudit(program)
   registerServe(program)
   return program
 }

@@ -11,6 +11,7 @@ import { isIP } from 'node:net'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Option, type Command } from 'commander'
+import { parseManagementVersion } from '../audit/management-skew.js'
 import { UpgradeGuardError } from '../errors.js'
 import { createLogger, LOG_LEVELS } from '../log.js'
 import { DEFAULT_POLICY_FILE } from '../policy/load.js'
@@ -36,6 +37,9 @@ interface ServeFlags {
   readonly requestTimeout: number
   readonly shutdownDelay: number
   readonly shutdownTimeout: number
+  readonly auditInterval: number
+  readonly auditDebounce: number
+  readonly managementVersion?: string
 }
 
 /** The sample review the printed curl line sends. */
@@ -58,6 +62,11 @@ const seconds =
     if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > max) throw new UpgradeGuardError('UG_ERR_USAGE', `${flag}: ${JSON.stringify(value)} is not a number of seconds from 0 to ${max}`)
     return n
   }
+
+function managementVersionFlag(value: string): string {
+  if (parseManagementVersion(value) === undefined) throw new UpgradeGuardError('UG_ERR_USAGE', `--management-version: ${JSON.stringify(value.slice(0, 64))} is not a Kubernetes version (e.g. v1.33.4)`)
+  return value.trim()
+}
 
 function stateChoice(flags: ServeFlags): StateChoice {
   const given = [flags.state !== undefined, flags.kubeconfig !== undefined, flags.inCluster === true].filter(Boolean).length
@@ -134,6 +143,9 @@ export function registerServe(program: Command): void {
     .option('--request-timeout <seconds>', 'a request must arrive within this (keep it below the webhook timeoutSeconds)', seconds('--request-timeout', 60), 4)
     .option('--shutdown-delay <seconds>', 'after SIGTERM, keep answering (not ready) this long before closing', seconds('--shutdown-delay', 120), 0)
     .option('--shutdown-timeout <seconds>', 'after SIGTERM, cut requests still running after this', seconds('--shutdown-timeout', 600), 25)
+    .option('--audit-interval <seconds>', 'audit every existing object this often, and when the state changes (GET /audit, upgrade_guard_audit_findings); 0: off', seconds('--audit-interval', 86_400), 300)
+    .option('--audit-debounce <seconds>', 'after a state change, wait this long without further changes before re-auditing', seconds('--audit-debounce', 600), 2)
+    .option('--management-version <version>', "the management cluster's Kubernetes version for the audit's version-skew check (default with live state: GET /version)")
     .action(async (flags: ServeFlags) => {
       const state = stateChoice(flags)
       const tls = tlsChoice(flags)
@@ -153,6 +165,7 @@ export function registerServe(program: Command): void {
         limits: { requestTimeoutMs, headersTimeoutMs: requestTimeoutMs, handshakeTimeoutMs: requestTimeoutMs },
         shutdownDelayMs: Math.round(flags.shutdownDelay * 1000),
         shutdownTimeoutMs: Math.round(flags.shutdownTimeout * 1000),
+        audit: { intervalMs: Math.round(flags.auditInterval * 1000), debounceMs: Math.round(flags.auditDebounce * 1000), ...(flags.managementVersion !== undefined ? { managementVersion: managementVersionFlag(flags.managementVersion) } : {}) },
       })
       const stop = (signal: NodeJS.Signals): void => {
         void running.shutdown(signal).then(

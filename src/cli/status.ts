@@ -17,6 +17,7 @@ import type { MemoryView } from '../state/memory-view.js'
 import { clusterStatus } from '../status/model.js'
 import { formatStatusText } from '../status/format.js'
 import { parseVersion } from '../versions/version.js'
+import { loadKubeConfig, loadLiveStateOnce } from './live-state.js'
 import { parseClusterRef } from './plan.js'
 
 export const STATUS_FORMATS = ['text', 'json'] as const
@@ -26,6 +27,7 @@ interface StatusOptions {
   readonly cluster: string
   readonly state?: string[]
   readonly kubeconfig?: string
+  readonly context?: string
   readonly policy: string
   readonly output: StatusFormat
   readonly watch?: boolean
@@ -69,6 +71,7 @@ export function registerStatus(program: Command): void {
     .requiredOption('--cluster <namespace/name>', 'the CAPI Cluster')
     .option('--state <path...>', 'cluster state: manifest files or folders (kubectl get -o yaml output)')
     .option('--kubeconfig <file>', 'read the state from a cluster instead (list, and watch with --watch)')
+    .option('--context <name>', 'kubeconfig context to use (with --kubeconfig)')
     .option('--policy <file>', 'policy file', DEFAULT_POLICY_FILE)
     .option('--management-version <version>', "the management cluster's Kubernetes version (file state; live reads GET /version)")
     .addOption(new Option('-o, --output <format>', 'output format').choices(STATUS_FORMATS).default('text'))
@@ -79,6 +82,7 @@ export function registerStatus(program: Command): void {
       const policy = loadPolicy(opts.policy)
       if (opts.state !== undefined && opts.kubeconfig !== undefined) throw new UpgradeGuardError('UG_ERR_USAGE', '--state and --kubeconfig are alternatives: give one')
       if (opts.state === undefined && opts.kubeconfig === undefined) throw new UpgradeGuardError('UG_ERR_USAGE', 'give the cluster state with --state PATH (or --kubeconfig FILE)')
+      if (opts.context !== undefined && opts.kubeconfig === undefined) throw new UpgradeGuardError('UG_ERR_USAGE', '--context needs --kubeconfig')
       const interval = Number(opts.interval)
       if (!Number.isInteger(interval) || interval < 50) throw new UpgradeGuardError('UG_ERR_USAGE', `--interval: "${opts.interval}" is not a number of milliseconds (50 or more)`, { field: '--interval' })
       const isTty = process.stdout.isTTY === true
@@ -89,7 +93,7 @@ export function registerStatus(program: Command): void {
         return view
       }
       if (opts.watch !== true) {
-        const view = opts.kubeconfig !== undefined ? await liveOnce(opts.kubeconfig, policy) : fromFiles()
+        const view = opts.kubeconfig !== undefined ? await loadLiveStateOnce(opts.kubeconfig, policy, opts.context) : fromFiles()
         const frame = renderStatus(view, policy, ref, opts.output, { colour, isTty })
         process.stdout.write(frame.text)
         process.exitCode = frame.code
@@ -99,7 +103,7 @@ export function registerStatus(program: Command): void {
       const onSignal = (): void => abort.abort()
       process.once('SIGINT', onSignal)
       process.once('SIGTERM', onSignal)
-      const live = opts.kubeconfig === undefined ? undefined : await startLive(opts.kubeconfig, policy)
+      const live = opts.kubeconfig === undefined ? undefined : await startLive(opts.kubeconfig, policy, opts.context)
       try {
         let last: string | undefined
         while (!abort.signal.aborted) {
@@ -121,25 +125,11 @@ export function registerStatus(program: Command): void {
     })
 }
 
-async function kubeConfigFrom(file: string): Promise<import('@kubernetes/client-node').KubeConfig> {
-  const { KubeConfig } = await import('@kubernetes/client-node')
-  const kubeConfig = new KubeConfig()
-  try {
-    kubeConfig.loadFromFile(file)
-  } catch (e) {
-    throw new UpgradeGuardError('UG_ERR_STATE_READ', `cannot load the kubeconfig: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { file, cause: e })
-  }
-  return kubeConfig
-}
 
-async function liveOnce(file: string, policy: Policy): Promise<MemoryView> {
-  const { listClusterState } = await import('../state/informer-view.js')
-  return listClusterState({ kubeConfig: await kubeConfigFrom(file), policy, lifecycle: true })
-}
 
-async function startLive(file: string, policy: Policy): Promise<import('../state/informer-view.js').InformerView> {
+async function startLive(file: string, policy: Policy, context: string | undefined): Promise<import('../state/informer-view.js').InformerView> {
   const { startInformerView } = await import('../state/informer-view.js')
-  const view = await startInformerView({ kubeConfig: await kubeConfigFrom(file), policy, lifecycle: true })
+  const view = await startInformerView({ kubeConfig: await loadKubeConfig(file, context), policy, lifecycle: true })
   if (!(await view.waitForSync(30_000))) {
     const reason = view.status().reason ?? 'not synced'
     await view.stop()

@@ -19,7 +19,9 @@ import { silentLogger, type Logger } from '../log.js'
 import type { TlsSource } from './certificates.js'
 import { clientErrorMessage, endpointOf, notFoundBody, type ErrorBody } from './http-errors.js'
 import { ServerMetrics } from './metrics.js'
+import type { AuditRunner } from './audit-runner.js'
 import { admissionPlugin } from './plugins/admission.js'
+import { auditPlugin } from './plugins/audit.js'
 import { healthPlugin, type Lifecycle } from './plugins/health.js'
 import { metricsPlugin } from './plugins/metrics.js'
 import { tlsPlugin } from './plugins/tls.js'
@@ -60,8 +62,10 @@ export interface ServerDeps {
   readonly limits?: Partial<ServerLimits>
   /** Shared with the caller, who sets `draining` on SIGTERM. */
   readonly lifecycle?: Lifecycle
-  /** Also serve GET /metrics here (default true). */
+  /** Also serve GET /metrics here (default true); GET /audit goes with it. */
   readonly serveMetrics?: boolean
+  /** The audit of existing objects behind GET /audit (absent: no /audit route). */
+  readonly audit?: AuditRunner
 }
 
 export type GuardServer = FastifyInstance
@@ -127,6 +131,7 @@ export async function buildServer(deps: ServerDeps): Promise<GuardServer> {
   if (deps.tls !== undefined) await app.register(tlsPlugin, { tls: deps.tls, secureOptions: SECURE_OPTIONS, logger })
   await app.register(healthPlugin, { policy: deps.policy, state: deps.state, ...(deps.tls !== undefined ? { tls: deps.tls } : {}), lifecycle })
   if (deps.serveMetrics !== false) await app.register(metricsPlugin, { metrics })
+  if (deps.serveMetrics !== false && deps.audit !== undefined) await app.register(auditPlugin, { audit: deps.audit })
   await app.register(admissionPlugin, { policy: deps.policy, state: deps.state, metrics, logger, bodyLimit: limits.bodyLimit })
   return app
 }
@@ -138,15 +143,17 @@ export interface MetricsServerDeps {
   readonly tls?: TlsSource
   readonly lifecycle?: Lifecycle
   readonly logger?: Logger
+  readonly audit?: AuditRunner
 }
 
-/** The plain-HTTP side server for `--metrics-port`: GET /metrics, /healthz, /readyz. */
+/** The plain-HTTP side server for `--metrics-port`: GET /metrics, /audit, /healthz, /readyz. */
 export async function buildMetricsServer(deps: MetricsServerDeps): Promise<GuardServer> {
   const limits = DEFAULT_LIMITS
   const lifecycle = deps.lifecycle ?? { draining: false }
   const app = fastify({ ...baseOptions(limits, deps.logger ?? silentLogger()), bodyLimit: 64 * 1024 })
   installErrorHandling(app, limits, deps.metrics, lifecycle)
   await app.register(metricsPlugin, { metrics: deps.metrics })
+  if (deps.audit !== undefined) await app.register(auditPlugin, { audit: deps.audit })
   await app.register(healthPlugin, { policy: deps.policy, state: deps.state, ...(deps.tls !== undefined ? { tls: deps.tls } : {}), lifecycle })
   return app
 }

@@ -19,9 +19,14 @@
  * | upgrade_guard_watch_restarts_total | counter | cache |
  * | upgrade_guard_certificate_expiry_timestamp_seconds | gauge | |
  * | upgrade_guard_reloads_total | counter | source, result |
+ * | upgrade_guard_audit_findings | gauge | rule, kind, namespace (see setAuditFindings) |
+ * | upgrade_guard_audit_last_run_timestamp_seconds | gauge | |
+ * | upgrade_guard_audit_duration_seconds | gauge | |
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Endpoint, ReviewOutcome } from '../admission/review.js'
+import type { AuditReport } from '../audit/audit.js'
+import { auditFindingSeries, MAX_SERIES as MAX_AUDIT_SERIES } from '../audit/gauge-series.js'
 import type { TlsSource } from './certificates.js'
 import type { StateSource } from './state-source.js'
 
@@ -80,6 +85,11 @@ export class ServerMetrics {
   private readonly duration: Histogram<'endpoint'>
   private readonly rejectedRequests: Counter<'endpoint' | 'code'>
   private readonly reloads: Counter<'source' | 'result'>
+  private readonly auditFindings: Gauge<'rule' | 'kind' | 'namespace'>
+  private readonly auditLastRun: Gauge
+  private readonly auditDuration: Gauge
+  /** Label sets the findings gauge has shown: kept at 0 once cleared, so sums read 0, not "no data". */
+  private readonly auditSeries = new Map<string, { rule: string; kind: string; namespace: string }>()
   private state: StateSource | undefined
   private tls: TlsSource | undefined
 
@@ -145,8 +155,9 @@ export class ServerMetrics {
         else this.set(self.tls.info().validTo / 1000)
       },
     })
-    // --- placeholder until the audit lands (issue 14 defines it)
-    new Gauge({ name: 'upgrade_guard_audit_findings', help: 'Existing objects that break a rule as they stand, by rule, kind and namespace.', labelNames: ['rule', 'kind', 'namespace'], registers })
+    this.auditFindings = new Gauge({ name: 'upgrade_guard_audit_findings', help: 'Findings of the last audit of existing objects (every guarded object judged as it stands), by rule, kind and namespace; namespaces past the busiest 50 are summed under "other".', labelNames: ['rule', 'kind', 'namespace'], registers })
+    this.auditLastRun = new Gauge({ name: 'upgrade_guard_audit_last_run_timestamp_seconds', help: 'When the last audit of existing objects completed, as a Unix timestamp in seconds.', registers })
+    this.auditDuration = new Gauge({ name: 'upgrade_guard_audit_duration_seconds', help: 'How long the last audit took (wall time across its slices), in seconds.', registers })
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
   }
 
@@ -169,6 +180,27 @@ export class ServerMetrics {
 
   observeRejected(endpoint: Endpoint, code: number): void {
     this.rejectedRequests.inc({ endpoint, code: String(code) })
+  }
+
+  /** The findings gauge from a completed audit (bounded series: audit/gauge-series). */
+  setAuditFindings(report: AuditReport, completedAt: number): void {
+    const series = auditFindingSeries(report.findings)
+    for (const [key, labels] of this.auditSeries) if (!series.has(key)) this.auditFindings.set(labels, 0)
+    for (const [key, { labels, count }] of series) {
+      // Re-inserted, so the map stays ordered by when a series last had findings.
+      this.auditSeries.delete(key)
+      this.auditSeries.set(key, labels)
+      this.auditFindings.set(labels, count)
+    }
+    // Zeros are kept only within the bound: the longest-cleared go first.
+    for (const [key, labels] of this.auditSeries) {
+      if (this.auditSeries.size <= MAX_AUDIT_SERIES) break
+      if (series.has(key)) continue
+      this.auditSeries.delete(key)
+      this.auditFindings.remove(labels)
+    }
+    this.auditLastRun.set(completedAt / 1000)
+    this.auditDuration.set(report.durationMs / 1000)
   }
 
   observeReload(source: ReloadSource, ok: boolean): void {

@@ -11,6 +11,7 @@
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { UpgradeGuardError } from '../errors.js'
 import type { Logger } from '../log.js'
+import { DEFAULT_AUDIT_INTERVAL_MS, startAuditRunner, type AuditRunner } from './audit-runner.js'
 import { buildMetricsServer, buildServer, type GuardServer, type ServerLimits } from './build-server.js'
 import { DEFAULT_CERT_DIR, loadOrCreateSelfSigned, staticTls, startFileTls, writePem, type TlsSource } from './certificates.js'
 import { ServerMetrics } from './metrics.js'
@@ -40,6 +41,15 @@ export interface RunOptions {
   readonly shutdownDelayMs?: number
   /** Give in-flight requests this long, then cut what is left. */
   readonly shutdownTimeoutMs?: number
+  /** The audit of existing objects (GET /audit, gauges); intervalMs 0 turns it off. Default: every 5 min. */
+  readonly audit?: AuditSettings
+}
+
+export interface AuditSettings {
+  readonly intervalMs: number
+  readonly debounceMs?: number
+  /** --management-version; without it, live state asks the API server (GET /version). */
+  readonly managementVersion?: string
 }
 
 export interface RunningServer {
@@ -52,6 +62,8 @@ export interface RunningServer {
   readonly tls: TlsSource
   readonly metrics: ServerMetrics
   readonly lifecycle: Lifecycle
+  /** Undefined when the audit is turned off. */
+  readonly audit: AuditRunner | undefined
   /** Not ready, `Connection: close`, wait the delay, stop accepting, finish in-flight, stop sources. True when nothing had to be cut. */
   shutdown(reason: string): Promise<boolean>
 }
@@ -102,6 +114,28 @@ async function startTls(choice: TlsChoice, logger: Logger, metrics: ServerMetric
   return tls
 }
 
+function startAudit(options: RunOptions, state: StateSource, policy: PolicySource, metrics: ServerMetrics): AuditRunner | undefined {
+  const settings = options.audit ?? { intervalMs: DEFAULT_AUDIT_INTERVAL_MS }
+  if (settings.intervalMs <= 0) return undefined
+  let managementVersion: (() => Promise<string | undefined>) | undefined
+  const fixed = settings.managementVersion
+  if (fixed !== undefined) {
+    managementVersion = async () => fixed
+  } else if (options.state.kind === 'live') {
+    // The live view reads GET /version itself (state/lifecycle-caches).
+    managementVersion = async () => state.view().managementVersion()
+  }
+  return startAuditRunner({
+    state,
+    policy,
+    metrics,
+    logger: options.logger,
+    intervalMs: settings.intervalMs,
+    ...(settings.debounceMs !== undefined ? { debounceMs: settings.debounceMs } : {}),
+    ...(managementVersion !== undefined ? { managementVersion } : {}),
+  })
+}
+
 export async function runServer(options: RunOptions): Promise<RunningServer> {
   const { logger } = options
   const intervalMs = options.pollIntervalMs
@@ -135,14 +169,17 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
     }
     cleanups.push(() => state.close())
 
-    const app = await buildServer({ policy, state, tls, metrics, logger, lifecycle, ...(options.limits !== undefined ? { limits: options.limits } : {}) })
+    const audit = startAudit(options, state, policy, metrics)
+    if (audit !== undefined) cleanups.push(() => audit.close())
+    const withAudit = audit === undefined ? {} : { audit }
+    const app = await buildServer({ policy, state, tls, metrics, logger, lifecycle, ...withAudit, ...(options.limits !== undefined ? { limits: options.limits } : {}) })
     cleanups.push(() => app.close())
     const port = await listen(app, options.host, options.port, 'webhook', webhookHold)
 
     let metricsApp: GuardServer | undefined
     let metricsPort: number | undefined
     if (options.metricsPort !== 0) {
-      metricsApp = await buildMetricsServer({ metrics, policy, state, tls, lifecycle, logger })
+      metricsApp = await buildMetricsServer({ metrics, policy, state, tls, lifecycle, logger, ...withAudit })
       cleanups.push(() => metricsApp?.close())
       metricsPort = await listen(metricsApp, options.host, options.metricsPort, 'metrics', metricsHold)
     }
@@ -166,6 +203,7 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
         force.unref()
         await Promise.all([app.close(), metricsApp?.close()])
         clearTimeout(force)
+        audit?.close()
         await state.close()
         policy.close()
         tls.close()
@@ -174,7 +212,7 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
       })()
       return stopping
     }
-    return { app, metricsApp, port, metricsPort, policy, state, tls, metrics, lifecycle, shutdown }
+    return { app, metricsApp, port, metricsPort, policy, state, tls, metrics, lifecycle, audit, shutdown }
   } catch (e) {
     await cleanup()
     throw e

@@ -38,4 +38,6 @@ export interface ClusterView {
   /** The management cluster's own gitVersion (`GET /version`; files: --management-version). */
   managementVersion(): string | undefined
   counts(): { readonly clusters: number; readonly controlPlanes: number; readonly machineDeployments: number; readonly catalogEntries: number }
+  /** Rises with every change of the objects (the server's audit re-runs when it moves); optional for fixed views. */
+  revision?(): number
 }

@@ -760,6 +760,10 @@ class LiveView implements InformerView {
   counts(): { readonly clusters: number; readonly controlPlanes: number; readonly machineDeployments: number; readonly catalogEntries: number } {
     return this.memory.counts()
   }
+
+  revision(): number {
+    return this.memory.revision()
+  }
 }
 
 function requireCluster(kubeConfig: KubeConfig): void {

@@ -29,6 +29,7 @@ export class MemoryView implements ClusterView {
   /** version string → keys of kind:ns/name */
   private readonly versionUsers = new Map<string, Set<string>>()
   private currentStatus: ViewStatus
+  private changes = 0
   /** Machines, hosts, pools, inventories, Deployments, management version. */
   readonly lifecycleIndex = new LifecycleIndex()
 
@@ -39,6 +40,10 @@ export class MemoryView implements ClusterView {
 
   status(): ViewStatus {
     return this.currentStatus
+  }
+
+  revision(): number {
+    return this.changes
   }
 
   setStatus(status: ViewStatus): void {
@@ -117,6 +122,7 @@ export class MemoryView implements ClusterView {
 
   /** Adds or replaces an object; returns what it was taken as, or undefined if not tracked. */
   upsert(input: unknown): ObjectKind | undefined {
+    this.changes++
     const obj = slim(input)
     if (isCatalogObject(obj, this.catalogRef)) {
       this.catalogValue = readCatalog(obj)
@@ -142,6 +148,7 @@ export class MemoryView implements ClusterView {
   /** Removes an object (by kind, namespace and name); unknown objects are ignored. */
   remove(obj: unknown): ObjectKind | undefined {
     if (!isRecord(obj)) return undefined
+    this.changes++
     const namespace = getString(obj, ['metadata', 'namespace']) ?? ''
     const name = getString(obj, ['metadata', 'name']) ?? ''
     if (isCatalogObject(obj, this.catalogRef)) {
@@ -163,6 +170,7 @@ export class MemoryView implements ClusterView {
 
   /** Drops every object of one kind (an informer relist replaces them). */
   clear(kind?: ObjectKind): void {
+    this.changes++
     if (kind !== undefined && kind !== 'Catalog' && kind !== 'Cluster' && kind !== 'KubeadmControlPlane' && kind !== 'MachineDeployment') return this.lifecycleIndex.clear(kind)
     if (kind === undefined) for (const k of LIFECYCLE_KINDS) this.lifecycleIndex.clear(k)
     if (kind === undefined || kind === 'Catalog') this.catalogValue = undefined
