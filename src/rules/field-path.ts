@@ -13,6 +13,31 @@ const toField = (path: Path): string => (typeof path === 'string' ? path : dotte
 
 export const path = (...segments: string[]): readonly string[] => segments
 
+/** The most characters of user-supplied text echoed into a message or warning. */
+export const MAX_ECHO = 256
+
+/**
+ * User text (a bypass reason, an annotation value, a version, an image reference) as it may be
+ * echoed: cut to MAX_ECHO characters (code points, never half a pair) with `…`.
+ */
+export function clip(text: string, max = MAX_ECHO): string {
+  if (text.length <= max) return text
+  const runes = [...text]
+  return runes.length <= max ? text : `${runes.slice(0, max - 1).join('')}…`
+}
+
+/** Any value as echoed user text: strings clipped, anything else JSON then clipped. */
+export function echo(value: unknown): string {
+  if (typeof value === 'string') return clip(value)
+  let text: string
+  try {
+    text = JSON.stringify(value) ?? String(value)
+  } catch {
+    text = String(value)
+  }
+  return clip(text)
+}
+
 export function invalid(field: Path, rule: CheckId, value: unknown, message: string, hint: string): Violation {
   return { rule, field: toField(field), type: 'Invalid', value, message, hint }
 }
