@@ -10,7 +10,7 @@ import { membershipsOf, withMembership } from '../objects/links.js'
 import { getPath, getString, isRecord, type Unstructured } from '../objects/unstructured.js'
 import type { Policy } from '../policy/types.js'
 import { isBareMetal } from '../rules/common.js'
-import { clip, invalid, notFound } from '../rules/field-path.js'
+import { clip, echo, invalid, notFound, quoted } from '../rules/field-path.js'
 import type { GuardedTarget, Target, Violation } from '../rules/types.js'
 import type { ClusterView } from '../state/cluster-view.js'
 import type { EngineRequest, SkipReason, TargetRef } from './decision.js'
@@ -82,16 +82,16 @@ const requestProblem = (field: string, value: unknown, message: string, hint: st
 function identityProblem(o: unknown, kind: string, req: EngineRequest, which: 'object' | 'oldObject'): Violation | undefined {
   if (!isRecord(o)) return requestProblem(which, null, `request.${which} is not a JSON object`, 'send the full object, as the API server does')
   if (o.kind !== undefined && o.kind !== kind) {
-    return requestProblem(`${which}.kind`, clip(String(o.kind)), `the ${which} says kind ${clip(JSON.stringify(o.kind) ?? '')}, but the API server routed this request as ${kind}`, 'send the object the request is for')
+    return requestProblem(`${which}.kind`, typeof o.kind === 'string' ? clip(o.kind) : echo(o.kind), `the ${which} says kind ${quoted(o.kind)}, but the API server routed this request as ${kind}`, 'send the object the request is for')
   }
   const routedApi = req.kind.kind === '' ? undefined : req.kind.group === '' ? req.kind.version : `${req.kind.group}/${req.kind.version}`
   if (o.apiVersion !== undefined && routedApi !== undefined && o.apiVersion !== routedApi) {
-    return requestProblem(`${which}.apiVersion`, clip(String(o.apiVersion)), `the ${which} says apiVersion ${clip(JSON.stringify(o.apiVersion) ?? '')}, but the API server routed this request as ${routedApi}`, 'send the object in the version the request names')
+    return requestProblem(`${which}.apiVersion`, typeof o.apiVersion === 'string' ? clip(o.apiVersion) : echo(o.apiVersion), `the ${which} says apiVersion ${quoted(o.apiVersion)}, but the API server routed this request as ${routedApi}`, 'send the object in the version the request names')
   }
   for (const [key, expected] of [['namespace', req.namespace], ['name', req.name]] as const) {
     const actual = getString(o, ['metadata', key])
     if (expected !== undefined && expected !== '' && actual !== undefined && actual !== '' && actual !== expected) {
-      return requestProblem(`${which}.metadata.${key}`, clip(actual), `the ${which} names ${key} ${clip(JSON.stringify(actual))}, but the request is for ${clip(JSON.stringify(expected))}`, 'send the object the request is for')
+      return requestProblem(`${which}.metadata.${key}`, clip(actual), `the ${which} names ${key} ${quoted(actual)}, but the request is for ${quoted(expected)}`, 'send the object the request is for')
     }
   }
   return undefined
@@ -130,7 +130,8 @@ export function resolveTarget(req: EngineRequest, view: ClusterView, policy: Pol
     const problem = identityProblem(o, kind, req, which)
     if (problem !== undefined) return problem
     const r = readGuarded(asRouted(o as Unstructured, kind, req))
-    return r.ok ? r.object : requestProblem('apiVersion', clip(String(getPath(o, ['apiVersion']))), `cannot read this ${kind}: ${clip(r.reason)}`, 'send a KubeadmControlPlane or MachineDeployment of a served CAPI version')
+    const apiVersion = getPath(o, ['apiVersion'])
+    return r.ok ? r.object : requestProblem('apiVersion', typeof apiVersion === 'string' ? clip(apiVersion) : echo(apiVersion), `cannot read this ${kind}: ${clip(r.reason)}`, 'send a KubeadmControlPlane or MachineDeployment of a served CAPI version')
   }
   const next = read(object, 'object')
   const old = read(oldObject, 'oldObject')

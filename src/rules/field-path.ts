@@ -26,16 +26,23 @@ export function clip(text: string, max = MAX_ECHO): string {
   return runes.length <= max ? text : `${runes.slice(0, max - 1).join('')}…`
 }
 
+/** JSON text of any value off the wire; never throws (String() of `{toString: 1}` would). */
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? typeof value
+  } catch {
+    return `(${typeof value})`
+  }
+}
+
 /** Any value as echoed user text: strings clipped, anything else JSON then clipped. */
 export function echo(value: unknown): string {
-  if (typeof value === 'string') return clip(value)
-  let text: string
-  try {
-    text = JSON.stringify(value) ?? String(value)
-  } catch {
-    text = String(value)
-  }
-  return clip(text)
+  return clip(typeof value === 'string' ? value : safeJson(value))
+}
+
+/** Like echo, but a string is shown quoted (`"ConfigMap"`), as in `Invalid value: "x"`. */
+export function quoted(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(clip(value)) : echo(value)
 }
 
 export function invalid(field: Path, rule: CheckId, value: unknown, message: string, hint: string): Violation {
@@ -63,12 +70,7 @@ const TYPE_TEXT: Readonly<Record<ViolationType, string>> = {
 
 /** The printed value: strings quoted, long values cut so one violation stays one short line. */
 export function formatValue(value: unknown): string {
-  let text: string
-  try {
-    text = JSON.stringify(value) ?? String(value)
-  } catch {
-    text = String(value)
-  }
+  const text = safeJson(value)
   return text.length > 80 ? `${text.slice(0, 77)}...` : text
 }
 
