@@ -13,6 +13,7 @@ import { dotted, getPath, isRecord, jsonEqual } from '../objects/unstructured.js
 import type { Policy } from '../policy/types.js'
 import { isBareMetal } from '../rules/common.js'
 import { clip } from '../rules/field-path.js'
+import type { RequestKind } from '../engine/decision.js'
 import type { Operation } from '../rules/types.js'
 import { parseVersion } from '../versions/version.js'
 
@@ -117,6 +118,8 @@ function describeDefaults(g: GuardedObject, ops: readonly JsonPatchOp[]): string
 
 export interface MutationRequest {
   readonly operation: Operation
+  /** What the API server routed (request.kind): only an object of that kind is ever patched. */
+  readonly kind?: RequestKind
   readonly subResource?: string
   readonly object: unknown
   /** The stored object on UPDATE. */
@@ -132,6 +135,8 @@ export function mutate(req: MutationRequest, policy: Policy): Mutation {
   const read = readGuarded(req.object)
   if (!read.ok) return NONE
   const g = read.object
+  // An object that is not what the request was routed as is never patched (validation refuses it).
+  if (req.kind !== undefined && req.kind.kind !== '' && (req.kind.kind !== g.kind || `${req.kind.group}/${req.kind.version}` !== getPath(req.object, ['apiVersion']))) return NONE
   if (!isBareMetal(g, policy) || policy.scope.exemptNamespaces.includes(g.namespace)) return NONE
   const warnings: string[] = []
   const versions = versionOps(g, warnings)

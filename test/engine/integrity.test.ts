@@ -281,6 +281,13 @@ describe.each(LEVELS)('class 3: the judged kind is what the API server routed (%
     expect(evaluate(kcpDelete, users, DEFAULT_POLICY)).toMatchObject({ allowed: true, skipped: 'delete' })
   })
 
+  it('the mutating webhook patches only an object of the routed kind', () => {
+    const unset = kcp({ level, maxSurge: null })
+    expect(mutate({ operation: 'CREATE', kind: routedKcp, object: unset }, DEFAULT_POLICY).patch).toHaveLength(1)
+    expect(mutate({ operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'ConfigMap' }, object: unset }, DEFAULT_POLICY).patch).toEqual([])
+    expect(mutate({ operation: 'CREATE', kind: { ...routedKcp, version: level === 'v1beta1' ? 'v1beta2' : 'v1beta1' }, object: unset }, DEFAULT_POLICY).patch).toEqual([])
+  })
+
   it('a catalog UPDATE without oldObject → refused (nothing says which keys go)', () => {
     const d = evaluate({ ...request('UPDATE', catalog(), catalog(['v1.33.7-2'])), oldObject: null }, w(), DEFAULT_POLICY)
     expect(d.denied.map((x) => `${x.rule}@${x.field}`)).toEqual(['request@oldObject'])
