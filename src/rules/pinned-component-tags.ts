@@ -44,14 +44,14 @@ export const pinnedComponentTags: RuleDefinition = {
         leftPinned.push({ field: c.field, label: c.label, tag })
       }
     }
-    // One warning for the request, naming every tag left pinned (CoreDNS and etcd together).
+    // One warning for the request, naming every tag left pinned (CoreDNS and etcd together). Its
+    // field is the first one's real path, so CLI annotations still point at a line.
     const [first] = leftPinned
     if (first !== undefined) {
       const names = leftPinned.map((p) => p.label).join(' and ')
-      const what = leftPinned.map((p) => `${p.label} ${JSON.stringify(clip(p.tag))}`).join(', ')
-      const field = leftPinned.length === 1 ? first.field : `${BASE}.{${leftPinned.map((p) => p.field.slice(BASE.length + 1)).join(',')}}`
-      const tags = leftPinned.length === 1 ? 'tag' : 'tags'
-      out.push({ ...invalid(field, 'pinned-component-tags', leftPinned.length === 1 ? first.tag : leftPinned.map((p) => p.tag), `pinned ${names} ${tags} left unchanged across a minor upgrade to ${to.raw} (${what})`, `set the ${names} ${tags} that match ${label} in the same edit, or unpin ${leftPinned.length === 1 ? 'it' : 'them'}`), advisory: true })
+      const what = leftPinned.map((p) => `${p.field.slice(BASE.length + 1)} ${JSON.stringify(clip(p.tag))}`).join(', ')
+      const one = leftPinned.length === 1
+      out.push({ ...invalid(first.field, 'pinned-component-tags', one ? first.tag : leftPinned.map((p) => p.tag), `pinned ${names} ${one ? 'tag' : 'tags'} left unchanged across a minor upgrade to ${to.raw}${one ? '' : ` (${what})`}`, `set the ${names} ${one ? 'tag' : 'tags'} that ${one ? 'matches' : 'match'} ${label} in the same edit, or unpin ${one ? 'it' : 'them'}`), advisory: true })
     }
     return out
   },
