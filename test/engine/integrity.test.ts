@@ -415,6 +415,13 @@ describe('class 4: honest messages', () => {
     expect(hint).not.toContain('wait until its status.version reaches v1.34.5-3,')
   })
 
+  it('a hint never says to wait for a worker version the catalog cannot resolve', () => {
+    const v = view([cluster(), catalog(), kcp({ version: 'v1.33.7-2', statusVersion: 'v1.33.7-2' }), md({ version: 'v1.33.7-2' })])
+    const d = evaluate(request('UPDATE', md({ version: 'v1.33.7-2' }), md({ version: 'v1.34.9' })), v, DEFAULT_POLICY)
+    const hint = d.denied.find((x) => x.rule === 'workers-follow-control-plane')?.hint
+    expect(hint).toContain('v1.34.9 is not a catalog key yet: add it (kubectl -n cpaas-system patch configmap elemental-image-catalog')
+  })
+
   it('a hint never says "wait" for a rollout that cannot finish (its target is not a catalog key)', () => {
     const v = view([cluster(), catalog(['v1.32.8', 'v1.34.5-3']), kcp({ version: 'v1.33.7-2', statusVersion: 'v1.32.8' })])
     const old = kcp({ version: 'v1.33.7-2', statusVersion: 'v1.32.8' })
