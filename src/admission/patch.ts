@@ -9,9 +9,11 @@
  * minProperties: 1 on rollout, strategy and rollingUpdate).
  */
 import { readGuarded, type GuardedObject } from '../objects/capi.js'
-import { getPath, isRecord, jsonEqual } from '../objects/unstructured.js'
+import { dotted, getPath, isRecord, jsonEqual } from '../objects/unstructured.js'
 import type { Policy } from '../policy/types.js'
 import { isBareMetal } from '../rules/common.js'
+import { clip } from '../rules/field-path.js'
+import type { RequestKind } from '../engine/decision.js'
 import type { Operation } from '../rules/types.js'
 import { parseVersion } from '../versions/version.js'
 
@@ -88,15 +90,36 @@ function surgeOps(obj: unknown, g: GuardedObject, operation: Operation, policy: 
   return ops
 }
 
-function versionOps(g: GuardedObject): JsonPatchOp[] {
+function versionOps(g: GuardedObject, warnings: string[]): JsonPatchOp[] {
   if (typeof g.version !== 'string') return []
   const parsed = parseVersion(g.version)
   if (parsed.ok || parsed.fixed === undefined) return []
+  warnings.push(`[catalog-key] ${dotted(g.paths.version)}: set to ${JSON.stringify(clip(parsed.fixed))} (was ${JSON.stringify(clip(g.version))}: catalog keys carry the leading "v")`)
   return [{ op: 'replace', path: pointer(g.paths.version), value: parsed.fixed }]
+}
+
+/** What a defaulting op set, for the one max-surge-zero warning of the request. */
+function describeDefaults(g: GuardedObject, ops: readonly JsonPatchOp[]): string | undefined {
+  const set: string[] = []
+  const surgeWhy = 'unset; CAPI would default it to 1 and surge an extra physical host'
+  for (const op of ops) {
+    const value = op.value
+    if (op.path === pointer(g.paths.maxSurge)) set.push(`${dotted(g.paths.maxSurge)}: set to 0 (${surgeWhy})`)
+    else if (op.path === pointer(g.paths.maxUnavailable)) set.push(`${dotted(g.paths.maxUnavailable)}: set to 1 (unset; with maxSurge 0 a rollout needs at least 1)`)
+    else if (isRecord(value)) {
+      // A parent created with the leaves inside: name the leaves.
+      const inner = JSON.stringify(value)
+      if (inner.includes('"maxSurge":0')) set.push(`${dotted(g.paths.maxSurge)}: set to 0 (${surgeWhy})`)
+      if (inner.includes('"maxUnavailable":1')) set.push(`${dotted(g.paths.maxUnavailable)}: set to 1 (unset; with maxSurge 0 a rollout needs at least 1)`)
+    }
+  }
+  return set.length === 0 ? undefined : `[max-surge-zero] ${set.join('; ')}`
 }
 
 export interface MutationRequest {
   readonly operation: Operation
+  /** What the API server routed (request.kind): only an object of that kind is ever patched. */
+  readonly kind?: RequestKind
   readonly subResource?: string
   readonly object: unknown
   /** The stored object on UPDATE. */
@@ -112,10 +135,17 @@ export function mutate(req: MutationRequest, policy: Policy): Mutation {
   const read = readGuarded(req.object)
   if (!read.ok) return NONE
   const g = read.object
+  // An object that is not what the request was routed as is never patched (validation refuses it).
+  if (req.kind !== undefined && req.kind.kind !== '' && (req.kind.kind !== g.kind || `${req.kind.group}/${req.kind.version}` !== getPath(req.object, ['apiVersion']))) return NONE
   if (!isBareMetal(g, policy) || policy.scope.exemptNamespaces.includes(g.namespace)) return NONE
   const warnings: string[] = []
-  const patch = [...versionOps(g), ...surgeOps(req.object, g, req.operation, policy, warnings)]
-  return { patch, warnings }
+  const versions = versionOps(g, warnings)
+  const surgeWarnings: string[] = []
+  const surge = surgeOps(req.object, g, req.operation, policy, surgeWarnings)
+  // Every change made on purpose says so, one warning per rule.
+  const defaults = surgeWarnings.length > 0 ? surgeWarnings[0] : describeDefaults(g, surge)
+  if (defaults !== undefined) warnings.push(defaults)
+  return { patch: [...versions, ...surge], warnings }
 }
 
 /** Applies our own add/replace ops to a copy (the CLI's dry run does what the API server would). */

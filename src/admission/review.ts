@@ -14,7 +14,7 @@ import { evaluate } from '../engine/evaluate.js'
 import type { Decision, EngineRequest } from '../engine/decision.js'
 import { formatAjvError } from '../policy/load.js'
 import type { Policy } from '../policy/types.js'
-import { formatViolation } from '../rules/field-path.js'
+import { formatDetail, formatViolation } from '../rules/field-path.js'
 import type { Operation, Violation } from '../rules/types.js'
 import type { ClusterView } from '../state/cluster-view.js'
 import { isRecord } from '../objects/unstructured.js'
@@ -83,6 +83,20 @@ export function fitWarnings(texts: readonly string[]): string[] {
   })
 }
 
+/**
+ * One warning per rule per request (kubectl prints each on its own line; the API server keeps
+ * only 16): findings of the same rule are joined into one line, in the order they were found.
+ */
+export function warningTexts(violations: readonly Violation[]): string[] {
+  const byRule = new Map<string, string[]>()
+  for (const v of violations) {
+    const details = byRule.get(v.rule) ?? []
+    if (details.length === 0) byRule.set(v.rule, details)
+    details.push(formatDetail(v))
+  }
+  return [...byRule].map(([rule, details]) => `[${rule}] ${details.join(' | ')}`)
+}
+
 const CAUSE_REASON: Readonly<Record<Violation['type'], string>> = {
   Invalid: 'FieldValueInvalid',
   Forbidden: 'FieldValueForbidden',
@@ -149,6 +163,8 @@ export function review(body: unknown, endpoint: Endpoint, deps: ReviewDeps): Rev
 
   const engineRequest: EngineRequest = {
     operation,
+    // What the API server routed: the engine judges this kind, whatever the object says.
+    kind: { group: str(kind.group), version: str(kind.version), kind: str(kind.kind) },
     ...(typeof resource.resource === 'string' ? { resource: resource.resource } : {}),
     ...(summary.subResource !== undefined ? { subResource: summary.subResource } : {}),
     namespace: summary.namespace,
@@ -175,7 +191,7 @@ export function review(body: unknown, endpoint: Endpoint, deps: ReviewDeps): Rev
   }
 
   const decision = evaluate(engineRequest, deps.view, deps.policy)
-  const warnings = fitWarnings(decision.warnings.map(formatViolation))
+  const warnings = fitWarnings(warningTexts(decision.warnings))
   return respond(
     {
       allowed: decision.allowed,

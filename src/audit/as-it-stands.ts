@@ -7,10 +7,10 @@
  * check, pinned tags left unchanged across a minor) find no old object and stay silent, as
  * they must: nothing is moving.
  *
- * Kept to this one small function so the engine's request shape (issue 10 adds the request's
- * own kind) is adapted in one place.
+ * The routed kind is the object's own, as for any manifest the CLI judges (dry-run/apply).
  */
 import type { EngineRequest, UserInfo } from '../engine/decision.js'
+import { manifestKind } from '../dry-run/apply.js'
 import { getString, type Unstructured } from '../objects/unstructured.js'
 
 /**
@@ -35,10 +35,11 @@ const RESOURCES: Readonly<Record<string, string>> = {
 }
 
 export function asItStands(object: Unstructured): EngineRequest {
-  const kind = getString(object, ['kind']) ?? ''
-  const resource = RESOURCES[kind]
+  const kind = manifestKind(object)
+  const resource = RESOURCES[kind.kind]
   return {
     operation: 'CREATE',
+    kind,
     ...(resource === undefined ? {} : { resource }),
     namespace: getString(object, ['metadata', 'namespace']) ?? '',
     name: getString(object, ['metadata', 'name']) ?? '',

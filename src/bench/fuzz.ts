@@ -27,6 +27,7 @@ import {
   validReview,
   viaJson,
 } from './arbitraries.js'
+import { applyBends, bends, metamorphicBases, metamorphicDeps } from './metamorphic.js'
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/state', import.meta.url))
 
@@ -34,6 +35,8 @@ interface Suite {
   readonly name: string
   /** Share of the total runs. */
   readonly share: number
+  /** Runs on top of the shared total (its own share of it), e.g. the metamorphic property. */
+  readonly separate?: boolean
   readonly run: (fingerprint: string, params: RunParams) => Summary
 }
 
@@ -74,8 +77,9 @@ interface Failure {
   readonly counterexample: string
 }
 
-function suites(deps: ReviewDeps, unavailable: ReviewDeps): Suite[] {
+function suites(deps: ReviewDeps, unavailable: ReviewDeps, bent: ReviewDeps): Suite[] {
   const bases = deniedBases()
+  const bendable = metamorphicBases()
   return [
     {
       name: 'valid reviews (validate + mutate)',
@@ -126,6 +130,18 @@ function suites(deps: ReviewDeps, unavailable: ReviewDeps): Suite[] {
           checkNotPolluted(fp)
         }), params),
     },
+    {
+      name: `metamorphic: ${bendable.length} denied requests, bent`,
+      share: 1,
+      separate: true,
+      run: (fp, params) =>
+        runSync(fc.property(fc.nat({ max: bendable.length - 1 }), bends, (i, items) => {
+          const base = bendable[i]
+          if (base === undefined) return
+          checkStillDenied(base.review, applyBends(base.review, items), bent)
+          checkNotPolluted(fp)
+        }), params),
+    },
   ]
 }
 
@@ -138,8 +154,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const firstSeed = values.seed === undefined ? Date.now() ^ (Math.random() * 0x7fffffff) : Number(values.seed)
   const deps: ReviewDeps = { policy: DEFAULT_POLICY, view: loadFileView([EXAMPLES], DEFAULT_POLICY.catalog).view }
   const unavailable: ReviewDeps = { policy: DEFAULT_POLICY, view: new MemoryView(DEFAULT_POLICY.catalog, { available: false, reason: 'informers not synced' }) }
+  const bent = metamorphicDeps(loadFileView([EXAMPLES], DEFAULT_POLICY.catalog).view, DEFAULT_POLICY)
   const fingerprint = prototypeFingerprint()
-  const every = suites(deps, unavailable)
+  const every = suites(deps, unavailable, bent)
   const only = values.only === undefined ? undefined : Number(values.only)
   const all = only === undefined ? every : every.slice(only, only + 1)
   const failures: Failure[] = []
@@ -147,8 +164,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   let seed = firstSeed
   process.stdout.write(`upgrade-guard fuzz: ${total} runs through review() (embedded default policy, examples/state), first seed ${firstSeed}\n`)
   const started = performance.now()
+  const lastShared = all.findLastIndex((s) => s.separate !== true)
+  let ranShared = 0
   for (const [i, suite] of all.entries()) {
-    const runs = i === all.length - 1 ? total - ran : Math.round(total * suite.share)
+    const runs = suite.separate === true ? Math.round(total * suite.share) : i === lastShared ? total - ranShared : Math.round(total * suite.share)
     let done = 0
     let failed = 0
     const t0 = performance.now()
@@ -178,6 +197,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
     }
     ran += done
+    if (suite.separate !== true) ranShared += done
     process.stdout.write(`  ${suite.name.padEnd(44)} ${String(done).padStart(7)} runs  ${String(failed).padStart(3)} failures  ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
   }
   process.stdout.write(`total: ${ran} runs, ${failures.length} failures, ${((performance.now() - started) / 1000).toFixed(1)} s\n`)

@@ -6,13 +6,27 @@
  * `validate` and `plan` both judge through here.
  */
 import { applyPatch, mutate } from '../admission/patch.js'
-import type { Decision, UserInfo } from '../engine/decision.js'
+import type { Decision, RequestKind, UserInfo } from '../engine/decision.js'
 import { evaluate } from '../engine/evaluate.js'
 import { guardedKindOf } from '../objects/capi.js'
 import { catalogToObject, isCatalogObject } from '../objects/catalog.js'
 import { getString, type Unstructured } from '../objects/unstructured.js'
 import type { Policy } from '../policy/types.js'
 import type { MemoryView } from '../state/memory-view.js'
+
+/**
+ * The kind a manifest is routed as, the way kubectl routes it: from its own apiVersion and kind
+ * (the CLI has no API server in between). The engine then judges it exactly as the webhook would.
+ */
+export function manifestKind(obj: Unstructured): RequestKind {
+  const apiVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : ''
+  const slash = apiVersion.indexOf('/')
+  return {
+    group: slash < 0 ? '' : apiVersion.slice(0, slash),
+    version: slash < 0 ? apiVersion : apiVersion.slice(slash + 1),
+    kind: typeof obj.kind === 'string' ? obj.kind : '',
+  }
+}
 
 /** The stored object a proposed one updates (status included), from the view. */
 export function storedObject(view: MemoryView, obj: Unstructured, policy: Policy): Unstructured | undefined {
@@ -46,7 +60,7 @@ export function dryRunApply(view: MemoryView, proposedObject: Unstructured, poli
   const mutation = mutate({ operation, object: proposed, oldObject: stored }, policy)
   const object = mutation.patch.length > 0 ? applyPatch(proposed, mutation.patch) : proposed
   const decision = evaluate(
-    { operation, object, oldObject: stored ?? null, userInfo: user, namespace: getString(object, ['metadata', 'namespace']) ?? '', name: getString(object, ['metadata', 'name']) ?? '' },
+    { operation, kind: manifestKind(object), object, oldObject: stored ?? null, userInfo: user, namespace: getString(object, ['metadata', 'namespace']) ?? '', name: getString(object, ['metadata', 'name']) ?? '' },
     view,
     policy,
   )

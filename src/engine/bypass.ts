@@ -7,7 +7,7 @@
  */
 import { getStringMap } from '../objects/unstructured.js'
 import type { Policy } from '../policy/types.js'
-import { forbidden, invalid, required } from '../rules/field-path.js'
+import { clip, forbidden, invalid, required } from '../rules/field-path.js'
 import { isRuleId, RULE_IDS, type RuleId } from '../rules/ids.js'
 import type { Violation } from '../rules/types.js'
 import type { UserInfo } from './decision.js'
@@ -64,11 +64,11 @@ export function bypassProblems(bypass: BypassRequest, needed: ReadonlySet<string
   if (!inUse) return []
   const problems: Violation[] = []
   if (!bypass.authorised) {
-    problems.push(forbidden(field, 'bypass', `user ${JSON.stringify(user.username ?? '')} may not bypass ${[...bypass.rules].join(', ') || bypass.raw}: ${whoMay(policy)}`, `remove the ${policy.bypass.annotation} annotation, or ask someone allowed to bypass`))
+    problems.push(forbidden(field, 'bypass', `user ${JSON.stringify(clip(user.username ?? ''))} may not bypass ${[...bypass.rules].join(', ') || clip(bypass.raw)}: ${whoMay(policy)}`, `remove the ${policy.bypass.annotation} annotation, or ask someone allowed to bypass`))
     return problems
   }
   if (bypass.changed && bypass.unknownIds.length > 0) {
-    problems.push(invalid(field, 'bypass', bypass.raw, `unknown rule id(s): ${bypass.unknownIds.join(', ')}`, `name rules from: ${RULE_IDS.join(', ')}`))
+    problems.push(invalid(field, 'bypass', bypass.raw, `unknown rule id(s): ${clip(bypass.unknownIds.join(', '))}`, `name rules from: ${RULE_IDS.join(', ')}`))
   }
   if (bypass.reason === undefined) {
     problems.push(required(`metadata.annotations[${policy.bypass.reasonAnnotation}]`, 'bypass', 'a bypass needs a reason', `set ${policy.bypass.reasonAnnotation} to why the guard is skipped (it is logged)`))

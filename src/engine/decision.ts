@@ -11,8 +11,20 @@ export interface UserInfo {
   readonly groups?: readonly string[]
 }
 
+/** The group/version/kind the API server routed the request as (request.kind). */
+export interface RequestKind {
+  readonly group: string
+  readonly version: string
+  readonly kind: string
+}
+
 export interface EngineRequest {
   readonly operation: Operation
+  /**
+   * What is judged: the kind the API server routed on (request.kind), never the object's own
+   * `kind`. The CLI, which reads manifests, passes the manifest's kind as kubectl would route it.
+   */
+  readonly kind: RequestKind
   /** Plural resource (kubeadmcontrolplanes, machinedeployments, configmaps); needed for subresources. */
   readonly resource?: string
   readonly subResource?: string

@@ -6,7 +6,7 @@
  */
 import { jsonEqual } from '../objects/unstructured.js'
 import type { Policy, RuleAction } from '../policy/types.js'
-import { notFound } from '../rules/field-path.js'
+import { clip, formatViolation, forbidden, notFound } from '../rules/field-path.js'
 import { RULES } from '../rules/index.js'
 import type { RuleContext, RuleDefinition, Target, Violation } from '../rules/types.js'
 import type { ClusterView } from '../state/cluster-view.js'
@@ -51,6 +51,32 @@ function actionOf(v: Violation, policy: Policy): RuleAction {
   return action === 'deny' && v.advisory === true ? 'warn' : action
 }
 
+/**
+ * A rule against every Cluster the object may belong to (normally one): every finding stands,
+ * so where old and new links disagree the stricter verdict wins. Copies are dropped.
+ */
+function checkEveryLink(rule: RuleDefinition, ctx: RuleContext, variants: readonly Target[]): readonly Violation[] {
+  if (variants.length <= 1) return rule.check(ctx)
+  const out: Violation[] = []
+  const seen = new Set<string>()
+  for (const target of variants) {
+    for (const v of rule.check({ ...ctx, target })) {
+      const key = formatViolation(v)
+      if (seen.has(key)) continue
+      seen.add(key)
+      out.push(v)
+    }
+  }
+  return out
+}
+
+/** An honoured bypass is never silent: the user sees what was skipped and the reason logged. */
+function bypassNotice(rules: readonly string[], reason: string | undefined, req: EngineRequest, policy: Policy): Violation {
+  const who = JSON.stringify(clip(req.userInfo.username ?? ''))
+  const why = reason === undefined ? '' : ` (reason: ${JSON.stringify(clip(reason))})`
+  return forbidden(`metadata.annotations[${policy.bypass.annotation}]`, 'bypass', `bypass honoured for user ${who}: ${rules.join(', ')} skipped${why}`, `remove the ${policy.bypass.annotation} annotation once the break-glass change is done`)
+}
+
 export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy): Decision {
   const resolved = resolveTarget(req, view, policy)
   if (resolved.kind === 'skip') return emptyDecision(resolved.reason, resolved.ref)
@@ -75,7 +101,7 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
     if (isRatchetedAway(rule, ctx)) continue
     evaluated.push(rule.id)
     const needsState = typeof rule.needsState === 'function' ? rule.needsState(ctx) : rule.needsState
-    found.push(...(needsState && !stateAvailable ? unavailableViolation(rule, ctx) : rule.check(ctx)))
+    found.push(...(needsState && !stateAvailable ? unavailableViolation(rule, ctx) : checkEveryLink(rule, ctx, resolved.variants)))
   }
 
   const bypass = readBypass(resolved.annotated, resolved.previous, req.userInfo, policy)
@@ -103,10 +129,11 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
   const isCopy = (v: Violation): boolean => v.duplicateOf !== undefined && standing.has(`${v.duplicateOf} ${v.field}`)
   const finalDenied = mergeUnavailable(denied.filter((v) => !isCopy(v)))
   const reason = bypassed.length > 0 ? bypass?.reason : undefined
+  const notice = bypassed.length > 0 ? [bypassNotice([...new Set(bypassed.map((v) => v.rule))], reason, req, policy)] : []
   return {
     allowed: finalDenied.length === 0,
     denied: finalDenied,
-    warnings: mergeUnavailable(warnings.filter((v) => !isCopy(v))),
+    warnings: [...notice, ...mergeUnavailable(warnings.filter((v) => !isCopy(v)))],
     audited: mergeUnavailable(audited.filter((v) => !isCopy(v))),
     bypassed,
     ...(reason === undefined ? {} : { bypassReason: reason }),

@@ -4,13 +4,14 @@
  * upgrade-guard leaves alone (fast). Translates a KCP `/scale` request into the KCP change it
  * means, from the state view (a Scale carries replicas only).
  */
-import { guardedKindOf, readGuarded, type GuardedObject } from '../objects/capi.js'
-import { isCatalogObject, isConfigMap, readCatalog } from '../objects/catalog.js'
-import { getPath, getString, isRecord } from '../objects/unstructured.js'
+import { CAPI_GROUP, guardedKindOf, KCP_GROUP, readGuarded, type GuardedKind, type GuardedObject } from '../objects/capi.js'
+import { isConfigMap, readCatalog } from '../objects/catalog.js'
+import { membershipsOf, withMembership } from '../objects/links.js'
+import { getPath, getString, isRecord, type Unstructured } from '../objects/unstructured.js'
 import type { Policy } from '../policy/types.js'
 import { isBareMetal } from '../rules/common.js'
-import { invalid, notFound } from '../rules/field-path.js'
-import type { Target, Violation } from '../rules/types.js'
+import { clip, echo, invalid, notFound, quoted } from '../rules/field-path.js'
+import type { GuardedTarget, Target, Violation } from '../rules/types.js'
 import type { ClusterView } from '../state/cluster-view.js'
 import type { EngineRequest, SkipReason, TargetRef } from './decision.js'
 
@@ -21,6 +22,11 @@ export type Resolution =
       readonly kind: 'judge'
       readonly target: Target
       readonly ref: TargetRef
+      /**
+       * One target per Cluster the object may belong to (objects/links); `target` is the first.
+       * Rules run against each and every finding stands: the strictest verdict wins.
+       */
+      readonly variants: readonly Target[]
       /** The object whose annotations carry a bypass (new, or old on DELETE) and its stored self. */
       readonly annotated: unknown
       readonly previous: unknown
@@ -28,82 +34,159 @@ export type Resolution =
 
 const present = (o: unknown): boolean => o !== null && o !== undefined
 
+/** Namespace and name from the request envelope (the API server's), else from the object. */
 function refOf(req: EngineRequest, obj: unknown, kind: string): TargetRef {
   return {
     kind,
-    namespace: getString(obj, ['metadata', 'namespace']) ?? req.namespace ?? '',
-    name: getString(obj, ['metadata', 'name']) ?? req.name ?? '',
+    namespace: nonEmpty(req.namespace) ?? getString(obj, ['metadata', 'namespace']) ?? '',
+    name: nonEmpty(req.name) ?? getString(obj, ['metadata', 'name']) ?? '',
   }
+}
+
+const nonEmpty = (s: string | undefined): string | undefined => (s === undefined || s === '' ? undefined : s)
+
+/** What the API server routed the request as: a guarded kind, the ConfigMap kind, or neither. */
+type Routed = GuardedKind | 'ConfigMap' | undefined
+
+const RESOURCE_KIND: Readonly<Record<string, Routed>> = {
+  kubeadmcontrolplanes: 'KubeadmControlPlane',
+  machinedeployments: 'MachineDeployment',
+  configmaps: 'ConfigMap',
+}
+
+/**
+ * The kind judged is request.kind (what the API server routed on), never the object's own
+ * `kind`; request.resource when the kind is empty; the objects' kind only when the request
+ * carries no routing at all (then an object that says it is guarded is judged as one).
+ */
+function routedKind(req: EngineRequest, object: unknown, oldObject: unknown): Routed {
+  const { group, kind } = req.kind
+  if (kind === 'KubeadmControlPlane' && group === KCP_GROUP) return 'KubeadmControlPlane'
+  if (kind === 'MachineDeployment' && group === CAPI_GROUP) return 'MachineDeployment'
+  if (kind === 'ConfigMap' && group === '') return 'ConfigMap'
+  if (kind !== '') return undefined
+  if (req.resource !== undefined && req.resource !== '') return Object.hasOwn(RESOURCE_KIND, req.resource) ? RESOURCE_KIND[req.resource] : undefined
+  for (const o of [object, oldObject]) {
+    const k = guardedKindOf(o) ?? (isConfigMap(o) ? 'ConfigMap' : undefined)
+    if (k !== undefined) return k
+  }
+  return undefined
+}
+
+const requestProblem = (field: string, value: unknown, message: string, hint: string): Violation => invalid(field, 'request', value, message, hint)
+
+/**
+ * The object checked against what the request says it is: a missing kind/apiVersion is taken
+ * from request.kind; a different one, or a name/namespace other than the request's, is refused.
+ */
+function identityProblem(o: unknown, kind: string, req: EngineRequest, which: 'object' | 'oldObject'): Violation | undefined {
+  if (!isRecord(o)) return requestProblem(which, null, `request.${which} is not a JSON object`, 'send the full object, as the API server does')
+  if (o.kind !== undefined && o.kind !== kind) {
+    return requestProblem(`${which}.kind`, typeof o.kind === 'string' ? clip(o.kind) : echo(o.kind), `the ${which} says kind ${quoted(o.kind)}, but the API server routed this request as ${kind}`, 'send the object the request is for')
+  }
+  const routedApi = req.kind.kind === '' ? undefined : req.kind.group === '' ? req.kind.version : `${req.kind.group}/${req.kind.version}`
+  if (o.apiVersion !== undefined && routedApi !== undefined && o.apiVersion !== routedApi) {
+    return requestProblem(`${which}.apiVersion`, typeof o.apiVersion === 'string' ? clip(o.apiVersion) : echo(o.apiVersion), `the ${which} says apiVersion ${quoted(o.apiVersion)}, but the API server routed this request as ${routedApi}`, 'send the object in the version the request names')
+  }
+  for (const [key, expected] of [['namespace', req.namespace], ['name', req.name]] as const) {
+    const actual = getString(o, ['metadata', key])
+    if (expected !== undefined && expected !== '' && actual !== undefined && actual !== '' && actual !== expected) {
+      return requestProblem(`${which}.metadata.${key}`, clip(actual), `the ${which} names ${key} ${quoted(actual)}, but the request is for ${quoted(expected)}`, 'send the object the request is for')
+    }
+  }
+  return undefined
+}
+
+/** The object with kind/apiVersion filled in from the request when it lacks them. */
+function asRouted(o: Unstructured, kind: string, req: EngineRequest): Unstructured {
+  if (o.kind !== undefined && o.apiVersion !== undefined) return o
+  const apiVersion = req.kind.kind === '' ? undefined : req.kind.group === '' ? req.kind.version : `${req.kind.group}/${req.kind.version}`
+  return { ...o, kind, ...(o.apiVersion === undefined && apiVersion !== undefined ? { apiVersion } : {}) }
 }
 
 export function resolveTarget(req: EngineRequest, view: ClusterView, policy: Policy): Resolution {
   if (req.subResource === 'status') return { kind: 'skip', reason: 'status-subresource' }
   if (req.subResource === 'scale') return resolveScale(req, view, policy)
-  const subject = present(req.object) ? req.object : req.oldObject
-  if (!present(subject)) return resolveBodiless(req, policy)
-  const namespace = getString(subject, ['metadata', 'namespace']) ?? req.namespace ?? ''
-  if (isConfigMap(subject)) {
-    const isCatalog = isCatalogObject(req.object, policy.catalog) || isCatalogObject(req.oldObject, policy.catalog)
-    if (!isCatalog) return { kind: 'skip', reason: 'other-configmap' }
-    const ref = refOf(req, subject, 'ConfigMap')
-    if (policy.scope.exemptNamespaces.includes(namespace)) return { kind: 'skip', reason: 'exempt-namespace', ref }
-    return {
-      kind: 'judge',
-      ref,
-      target: { type: 'catalog', old: present(req.oldObject) ? readCatalog(req.oldObject) : undefined, new: present(req.object) ? readCatalog(req.object) : undefined },
-      annotated: subject,
-      previous: req.oldObject,
-    }
-  }
-  const kind = guardedKindOf(subject)
-  if (kind === undefined) return { kind: 'skip', reason: 'not-guarded' }
+  // A real API server sends no object on DELETE and no oldObject on CREATE: anything sent there
+  // is ignored, so it can change nothing (a DELETE is judged on oldObject alone).
+  const object = req.operation === 'DELETE' ? null : req.object
+  const oldObject = req.operation === 'CREATE' ? null : req.oldObject
+  const routed = routedKind(req, object, oldObject)
+  if (routed === undefined) return { kind: 'skip', reason: 'not-guarded' }
+  if (!present(object) && !present(oldObject)) return resolveBodiless(req, routed, policy)
+  if (routed === 'ConfigMap') return resolveCatalog(req, object, oldObject, policy)
+  const kind = routed
+  const subject = present(object) ? object : oldObject
   const ref = refOf(req, subject, kind)
   if (req.operation === 'DELETE') return { kind: 'skip', reason: 'delete', ref }
-  if (policy.scope.exemptNamespaces.includes(namespace)) return { kind: 'skip', reason: 'exempt-namespace', ref }
-  const read = (o: unknown): GuardedObject | Violation | undefined => {
+  // The request's namespace is the API server's; the object's own is only a fallback.
+  if (policy.scope.exemptNamespaces.includes(ref.namespace)) return { kind: 'skip', reason: 'exempt-namespace', ref }
+  if (!present(object)) return { kind: 'reject', ref, violation: requestProblem('object', null, `a ${req.operation} request must carry the object`, 'send the full object in request.object') }
+  if (req.operation === 'UPDATE' && !present(oldObject)) {
+    return { kind: 'reject', ref, violation: requestProblem('oldObject', null, 'an UPDATE must carry the stored object (request.oldObject): without it nothing says what changes', 'send oldObject, as the API server does') }
+  }
+  const read = (o: unknown, which: 'object' | 'oldObject'): GuardedObject | Violation | undefined => {
     if (!present(o)) return undefined
-    const r = readGuarded(o)
-    return r.ok ? r.object : invalid('apiVersion', 'request', getPath(o, ['apiVersion']), `cannot read this ${kind}: ${r.reason}`, 'send a KubeadmControlPlane or MachineDeployment of a served CAPI version')
+    const problem = identityProblem(o, kind, req, which)
+    if (problem !== undefined) return problem
+    const r = readGuarded(asRouted(o as Unstructured, kind, req))
+    const apiVersion = getPath(o, ['apiVersion'])
+    return r.ok ? r.object : requestProblem('apiVersion', typeof apiVersion === 'string' ? clip(apiVersion) : echo(apiVersion), `cannot read this ${kind}: ${clip(r.reason)}`, 'send a KubeadmControlPlane or MachineDeployment of a served CAPI version')
   }
-  const next = read(req.object)
-  const old = read(req.oldObject)
+  const next = read(object, 'object')
+  const old = read(oldObject, 'oldObject')
   for (const r of [next, old]) if (r !== undefined && 'rule' in r) return { kind: 'reject', violation: r, ref }
-  const nextObj = withClusterName(next as GuardedObject | undefined, view)
-  const oldObj = withClusterName(old as GuardedObject | undefined, view)
-  if (nextObj === undefined) {
-    return { kind: 'reject', ref, violation: invalid('object', 'request', null, `a ${req.operation} request must carry the object`, 'send the full object in request.object') }
-  }
+  const nextObj = next as GuardedObject
+  const oldObj = old as GuardedObject | undefined
   if (!isBareMetal(nextObj, policy) && !isBareMetal(oldObj, policy)) return { kind: 'skip', reason: 'not-bare-metal', ref }
-  return { kind: 'judge', ref, target: { type: 'guarded', kind, old: oldObj, new: nextObj }, annotated: req.object, previous: req.oldObject }
+  // Whose object is this: one target per Cluster it may belong to (normally one).
+  const variants: GuardedTarget[] = membershipsOf(oldObj, nextObj, view).map((m) => ({
+    type: 'guarded',
+    kind,
+    old: oldObj === undefined ? undefined : withMembership(oldObj, m),
+    new: withMembership(nextObj, m),
+  }))
+  const [target = { type: 'guarded', kind, old: oldObj, new: nextObj }] = variants
+  return { kind: 'judge', ref, target, variants, annotated: object, previous: oldObject }
+}
+
+/** The image catalog (any other ConfigMap is not ours). */
+function resolveCatalog(req: EngineRequest, object: unknown, oldObject: unknown, policy: Policy): Resolution {
+  const { name, namespace } = policy.catalog
+  const names = (o: unknown): boolean => getString(o, ['metadata', 'name']) === name && (getString(o, ['metadata', 'namespace']) ?? req.namespace) === namespace
+  const isCatalog = (req.name === name && req.namespace === namespace) || names(object) || names(oldObject)
+  if (!isCatalog) return { kind: 'skip', reason: 'other-configmap' }
+  const ref: TargetRef = { kind: 'ConfigMap', namespace, name }
+  if (policy.scope.exemptNamespaces.includes(namespace)) return { kind: 'skip', reason: 'exempt-namespace', ref }
+  for (const [o, which] of [[object, 'object'], [oldObject, 'oldObject']] as const) {
+    const problem = present(o) ? identityProblem(o, 'ConfigMap', req, which) : undefined
+    if (problem !== undefined) return { kind: 'reject', ref, violation: problem }
+  }
+  if (req.operation !== 'DELETE' && !present(object)) return { kind: 'reject', ref, violation: requestProblem('object', null, `a ${req.operation} of the catalog must carry the object`, 'send the full object in request.object') }
+  if (req.operation !== 'CREATE' && !present(oldObject)) {
+    return { kind: 'reject', ref, violation: requestProblem('oldObject', null, `a ${req.operation} of the catalog must carry the stored object (request.oldObject): without it nothing says which keys go`, 'send oldObject, as the API server does') }
+  }
+  const target: Target = { type: 'catalog', old: present(oldObject) ? readCatalog(oldObject) : undefined, new: present(object) ? readCatalog(object) : undefined }
+  return { kind: 'judge', ref, target, variants: [target], annotated: present(object) ? object : oldObject, previous: oldObject }
 }
 
 /**
  * Neither object nor oldObject: nothing to judge. A guarded write (or any catalog request) that
- * arrives like this is refused, never silently allowed; anything else is not ours.
+ * arrives like this is refused, never silently allowed; a bodiless KCP/MD DELETE is never denied.
  */
-function resolveBodiless(req: EngineRequest, policy: Policy): Resolution {
-  const isGuardedWrite = (req.resource === 'kubeadmcontrolplanes' || req.resource === 'machinedeployments') && req.operation !== 'DELETE'
-  const isCatalog = req.resource === 'configmaps' && req.namespace === policy.catalog.namespace && req.name === policy.catalog.name
-  if (!isGuardedWrite && !isCatalog) return { kind: 'skip', reason: 'not-guarded' }
-  const ref: TargetRef = { kind: isCatalog ? 'ConfigMap' : (req.resource ?? ''), namespace: req.namespace ?? '', name: req.name ?? '' }
-  return { kind: 'reject', ref, violation: invalid('object', 'request', null, `a ${req.operation} request for ${req.resource ?? 'this resource'} must carry the object (and oldObject on UPDATE and DELETE)`, 'send the full objects, as the API server does') }
-}
-
-/**
- * A KCP carries its cluster in a label or an owner reference, but a fresh one may have neither:
- * then the Cluster whose spec.controlPlaneRef names it says which cluster it belongs to.
- */
-function withClusterName(obj: GuardedObject | undefined, view: ClusterView): GuardedObject | undefined {
-  if (obj === undefined || obj.clusterName !== undefined || obj.kind !== 'KubeadmControlPlane') return obj
-  const cluster = view.clusterOfControlPlane(obj.namespace, obj.name)
-  return cluster === undefined ? obj : { ...obj, clusterName: cluster.name }
+function resolveBodiless(req: EngineRequest, routed: GuardedKind | 'ConfigMap', policy: Policy): Resolution {
+  const isCatalog = routed === 'ConfigMap' && req.namespace === policy.catalog.namespace && req.name === policy.catalog.name
+  if (routed === 'ConfigMap' && !isCatalog) return { kind: 'skip', reason: 'other-configmap' }
+  const ref: TargetRef = { kind: routed, namespace: req.namespace ?? '', name: req.name ?? '' }
+  if (routed !== 'ConfigMap' && req.operation === 'DELETE') return { kind: 'skip', reason: 'delete', ref }
+  return { kind: 'reject', ref, violation: requestProblem('object', null, `a ${req.operation} request for ${req.resource ?? routed} must carry the object (and oldObject on UPDATE and DELETE)`, 'send the full objects, as the API server does') }
 }
 
 /** `kubectl scale` of a KCP: the KCP from the view with the requested replicas. */
 function resolveScale(req: EngineRequest, view: ClusterView, policy: Policy): Resolution {
   if (req.resource !== 'kubeadmcontrolplanes') return { kind: 'skip', reason: 'scale-of-machinedeployment' }
-  const namespace = getString(req.object, ['metadata', 'namespace']) ?? req.namespace ?? ''
-  const name = getString(req.object, ['metadata', 'name']) ?? req.name ?? ''
+  const namespace = nonEmpty(req.namespace) ?? getString(req.object, ['metadata', 'namespace']) ?? ''
+  const name = nonEmpty(req.name) ?? getString(req.object, ['metadata', 'name']) ?? ''
   const ref: TargetRef = { kind: 'KubeadmControlPlane', namespace, name }
   if (policy.scope.exemptNamespaces.includes(namespace)) return { kind: 'skip', reason: 'exempt-namespace', ref }
   const stored = view.status().available ? view.controlPlane(namespace, name) : undefined
@@ -113,19 +196,17 @@ function resolveScale(req: EngineRequest, view: ClusterView, policy: Policy): Re
     return { kind: 'reject', ref, violation: notFound('spec.replicas', 'max-surge-zero', undefined, `cannot check this scale request: ${why}`, 'retry when upgrade-guard is ready, or edit spec.replicas on the KubeadmControlPlane itself') }
   }
   if (!isBareMetal(stored, policy)) return { kind: 'skip', reason: 'not-bare-metal', ref }
+  if (!isRecord(req.object)) return { kind: 'reject', ref, violation: requestProblem('object', null, 'a /scale request must carry the Scale object', 'send the Scale, as the API server does') }
   const withReplicas = (scale: unknown): GuardedObject => {
-    const replicas = getPath(scale, ['spec', 'replicas'])
+    if (!isRecord(scale)) return stored // no stored Scale sent: the stored KCP is the old state
+    // autoscaling/v1 ScaleSpec.replicas is omitempty: a Scale to 0 arrives without it.
+    const replicas = getPath(scale, ['spec', 'replicas']) ?? 0
     const raw = stored.raw
     const spec = isRecord(raw.spec) ? raw.spec : {}
     const obj = { ...raw, spec: { ...spec, replicas } }
     const r = readGuarded(obj)
     return r.ok ? r.object : stored
   }
-  return {
-    kind: 'judge',
-    ref,
-    target: { type: 'guarded', kind: 'KubeadmControlPlane', old: withReplicas(req.oldObject), new: withReplicas(req.object) },
-    annotated: stored.raw,
-    previous: stored.raw,
-  }
+  const target: Target = { type: 'guarded', kind: 'KubeadmControlPlane', old: withReplicas(req.oldObject), new: withReplicas(req.object) }
+  return { kind: 'judge', ref, target, variants: [target], annotated: stored.raw, previous: stored.raw }
 }

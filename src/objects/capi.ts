@@ -76,7 +76,17 @@ export interface GuardedObject {
   readonly strategyType: unknown
   readonly replicas: unknown
   readonly infrastructureKind: string | undefined
+  /**
+   * The Cluster this object is judged against. As read: the first of `clusterClaims`. The engine
+   * (engine/scope via objects/links) replaces it with the authoritative link before any rule runs.
+   */
   readonly clusterName: string | undefined
+  /**
+   * What the object itself says about its Cluster, in order. MD: spec.clusterName and
+   * spec.template.spec.clusterName (the label never counts). KCP: the cluster-name label and a
+   * Cluster ownerReference — fallbacks only, used when no Cluster's spec.controlPlaneRef names it.
+   */
+  readonly clusterClaims: readonly string[]
   readonly labels: Readonly<Record<string, string>>
   readonly annotations: Readonly<Record<string, string>>
   /** KCP only: status.version, the lowest version running on its machines. */
@@ -117,6 +127,7 @@ export function readGuarded(obj: unknown): ReadResult {
   const labels = getStringMap(obj, ['metadata', 'labels'])
   const isKcp = kind === 'KubeadmControlPlane'
   const clusterConfig = ['spec', 'kubeadmConfigSpec', 'clusterConfiguration']
+  const claims = clusterClaimsOf(obj, kind, labels)
   return {
     ok: true,
     object: {
@@ -131,7 +142,8 @@ export function readGuarded(obj: unknown): ReadResult {
       strategyType: getPath(obj, paths.strategyType),
       replicas: getPath(obj, paths.replicas),
       infrastructureKind: getString(obj, LAYOUTS[kind][level].infraRef.concat('kind')),
-      clusterName: isKcp ? (labels[CLUSTER_NAME_LABEL] ?? ownerClusterName(obj)) : (getString(obj, ['spec', 'clusterName']) ?? labels[CLUSTER_NAME_LABEL]),
+      clusterName: claims[0],
+      clusterClaims: claims,
       labels,
       annotations: getStringMap(obj, ['metadata', 'annotations']),
       statusVersion: isKcp ? getPath(obj, ['status', 'version']) : undefined,
@@ -145,6 +157,16 @@ export function readGuarded(obj: unknown): ReadResult {
       raw: obj,
     },
   }
+}
+
+/** Distinct non-empty claims, in order (see GuardedObject.clusterClaims). */
+function clusterClaimsOf(obj: Unstructured, kind: GuardedKind, labels: Readonly<Record<string, string>>): readonly string[] {
+  const raw = kind === 'MachineDeployment'
+    ? [getString(obj, ['spec', 'clusterName']), getString(obj, ['spec', 'template', 'spec', 'clusterName'])]
+    : [labels[CLUSTER_NAME_LABEL], ownerClusterName(obj)]
+  const out: string[] = []
+  for (const c of raw) if (c !== undefined && c !== '' && !out.includes(c)) out.push(c)
+  return out
 }
 
 function ownerClusterName(obj: Unstructured): string | undefined {

@@ -10,7 +10,7 @@
  */
 import type { GuardedObject } from '../objects/capi.js'
 import { isBareMetal, listNames, qualifiedName } from './common.js'
-import { forbidden } from './field-path.js'
+import { clip, forbidden } from './field-path.js'
 import type { RuleContext, RuleDefinition, Violation } from './types.js'
 
 const describe = (u: GuardedObject): string => `${u.kind} ${qualifiedName(u)}`
@@ -24,7 +24,7 @@ function removedKeys(ctx: RuleContext): string[] {
 function checkDelete(ctx: RuleContext): Violation[] {
   const users = ctx.view.guardedObjects().filter((o) => isBareMetal(o, ctx.policy))
   if (users.length === 0) return []
-  const named = users.map((u) => `${describe(u)} (${typeof u.version === 'string' ? u.version : '?'})`)
+  const named = users.map((u) => `${describe(u)} (${typeof u.version === 'string' ? clip(u.version) : '?'})`)
   return [forbidden('metadata.name', 'catalog-in-use', `cannot delete the catalog while bare-metal objects resolve images from it: ${listNames(named)}`, 'edit the catalog instead of deleting it; remove only keys nothing uses')]
 }
 
@@ -40,7 +40,7 @@ export const catalogInUse: RuleDefinition = {
     for (const key of removedKeys(ctx)) {
       const users = ctx.view.usersOfVersion(key).filter((o) => isBareMetal(o, ctx.policy))
       if (users.length === 0) continue
-      out.push(forbidden(`data[${key}]`, 'catalog-in-use', `cannot remove key ${key}: it is used by ${listNames(users.map(describe))}; replacements and remediation resolve images from it`, `move those objects to another version (and let the rollout finish) before removing ${key}`))
+      out.push(forbidden(`data[${clip(key)}]`, 'catalog-in-use', `cannot remove key ${clip(key)}: it is used by ${listNames(users.map(describe))}; replacements and remediation resolve images from it`, `move those objects to another version (and let the rollout finish) before removing ${clip(key)}`))
     }
     return out
   },

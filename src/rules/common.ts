@@ -6,8 +6,8 @@
 import type { ClusterInfo, GuardedObject } from '../objects/capi.js'
 import { dotted } from '../objects/unstructured.js'
 import type { Policy } from '../policy/types.js'
-import { minVersion, parseVersion, tryParseVersion, type Version } from '../versions/version.js'
-import { invalid, notFound } from './field-path.js'
+import { maxVersion, minVersion, parseVersion, tryParseVersion, type Version } from '../versions/version.js'
+import { clip, echo, forbidden, invalid, notFound } from './field-path.js'
 import type { RuleId } from './ids.js'
 import type { RuleContext, Violation } from './types.js'
 
@@ -27,7 +27,7 @@ export function readVersion(obj: GuardedObject, rule: RuleId): VersionRead {
   const prefix = rule === 'catalog-key' ? 'not a catalog key: ' : ''
   const violation =
     result.fixed !== undefined
-      ? invalid(field, rule, obj.version, `${prefix}the version lacks the leading "v"`, `use "${result.fixed}"`)
+      ? invalid(field, rule, obj.version, `${prefix}the version lacks the leading "v"`, `use "${clip(result.fixed)}"`)
       : invalid(field, rule, obj.version, `${prefix}the version ${result.reason}`, `set ${field} to a version such as "v1.33.7" or "v1.33.7-2"`)
   return { ok: false, violations: [rule === 'catalog-key' ? violation : { ...violation, duplicateOf: 'catalog-key' }] }
 }
@@ -41,15 +41,41 @@ export function versionChanged(ctx: RuleContext): boolean {
 }
 
 /**
- * The lowest version actually running on a control plane: status.version is the oldest machine
- * (CAPI), spec.version the target. Unknown fields are skipped.
+ * A stored version as it runs: a valid version, or one lacking only the leading `v` (stored
+ * before the mutating webhook existed; CAPI reads `1.33.7` as v1.33.7). Anything else is
+ * undefined. Never used for what a request asks for: that must be a catalog key, `v` included.
+ */
+export const storedVersion = (value: unknown): Version | undefined => tryParseVersion(value, { allowMissingV: true })
+
+/**
+ * The lowest version actually running on a control plane: the lowest PARSEABLE of spec.version
+ * (the target) and status.version (the oldest machine, CAPI). One unreadable value never hides
+ * the other; undefined only when neither can be read.
  */
 export function lowestRunning(kcp: GuardedObject): Version | undefined {
-  return minVersion(tryParseVersion(kcp.version), tryParseVersion(kcp.statusVersion))
+  return minVersion(storedVersion(kcp.version), storedVersion(kcp.statusVersion))
+}
+
+/** The highest parseable of spec.version and status.version (what workers are measured against). */
+export function highestRunning(kcp: GuardedObject): Version | undefined {
+  return maxVersion(storedVersion(kcp.version), storedVersion(kcp.statusVersion))
 }
 
 /** status.version alone, when the KCP has reported one. */
-export const runningVersion = (kcp: GuardedObject): Version | undefined => tryParseVersion(kcp.statusVersion)
+export const runningVersion = (kcp: GuardedObject): Version | undefined => storedVersion(kcp.statusVersion)
+
+/** Whether an object carries a version field at all (an MD may omit it). */
+export const hasVersionValue = (obj: GuardedObject): boolean => obj.version !== undefined || obj.statusVersion !== undefined
+
+/**
+ * The running version of a stored object cannot be read (neither spec.version nor status.version
+ * parses): a version change is denied rather than judged as fine, naming the field to fix.
+ */
+export function unreadableRunning(stored: GuardedObject, rule: RuleId, field: string, value: unknown, whose = 'the stored object'): Violation {
+  const spec = `${dotted(stored.paths.version)} ${echo(stored.version)}`
+  const status = stored.kind === 'KubeadmControlPlane' ? (stored.statusVersion === undefined ? ' and no status.version' : ` and status.version ${echo(stored.statusVersion)}`) : ''
+  return forbidden(field, rule, `cannot check this version change: the running version of ${whose} (${stored.kind} ${qualifiedName(stored)}) cannot be read: ${spec}${status} is not a version`, `fix ${dotted(stored.paths.version)} of ${qualifiedName(stored)} to the version its machines run (e.g. "v1.33.7"), with a bypass of ${rule} if it must change in the same edit`, value)
+}
 
 export interface SkewAllowance {
   readonly allowed: number
@@ -63,9 +89,9 @@ export function allowedSkew(cluster: ClusterInfo | undefined, policy: Policy): S
   const raw = cluster?.annotations[optInAnnotation]
   if (raw === undefined) return { allowed: base, source: 'policy default' }
   const asked = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN
-  if (Number.isNaN(asked)) return { allowed: base, source: `policy default; Cluster annotation ${optInAnnotation}=${JSON.stringify(raw)} is not a number` }
+  if (Number.isNaN(asked)) return { allowed: base, source: `policy default; Cluster annotation ${optInAnnotation}=${JSON.stringify(clip(raw))} is not a number` }
   if (asked > maximum) return { allowed: maximum, source: `policy maximum; the Cluster asks for ${asked}` }
-  return { allowed: Math.max(asked, base), source: `Cluster annotation ${optInAnnotation}="${raw}"` }
+  return { allowed: Math.max(asked, base), source: `Cluster annotation ${optInAnnotation}="${clip(raw.trim())}"` }
 }
 
 /**

@@ -13,6 +13,38 @@ const toField = (path: Path): string => (typeof path === 'string' ? path : dotte
 
 export const path = (...segments: string[]): readonly string[] => segments
 
+/** The most characters of user-supplied text echoed into a message or warning. */
+export const MAX_ECHO = 256
+
+/**
+ * User text (a bypass reason, an annotation value, a version, an image reference) as it may be
+ * echoed: cut to MAX_ECHO characters (code points, never half a pair) with `…`.
+ */
+export function clip(text: string, max = MAX_ECHO): string {
+  if (text.length <= max) return text
+  const runes = [...text]
+  return runes.length <= max ? text : `${runes.slice(0, max - 1).join('')}…`
+}
+
+/** JSON text of any value off the wire; never throws (String() of `{toString: 1}` would). */
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? typeof value
+  } catch {
+    return `(${typeof value})`
+  }
+}
+
+/** Any value as echoed user text: strings clipped, anything else JSON then clipped. */
+export function echo(value: unknown): string {
+  return clip(typeof value === 'string' ? value : safeJson(value))
+}
+
+/** Like echo, but a string is shown quoted (`"ConfigMap"`), as in `Invalid value: "x"`. */
+export function quoted(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(clip(value)) : echo(value)
+}
+
 export function invalid(field: Path, rule: CheckId, value: unknown, message: string, hint: string): Violation {
   return { rule, field: toField(field), type: 'Invalid', value, message, hint }
 }
@@ -38,12 +70,7 @@ const TYPE_TEXT: Readonly<Record<ViolationType, string>> = {
 
 /** The printed value: strings quoted, long values cut so one violation stays one short line. */
 export function formatValue(value: unknown): string {
-  let text: string
-  try {
-    text = JSON.stringify(value) ?? String(value)
-  } catch {
-    text = String(value)
-  }
+  const text = safeJson(value)
   return text.length > 80 ? `${text.slice(0, 77)}...` : text
 }
 

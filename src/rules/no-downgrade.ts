@@ -6,8 +6,8 @@
  * rollback path; repair forward.
  */
 import { dotted } from '../objects/unstructured.js'
-import { compareVersions, tryParseVersion } from '../versions/version.js'
-import { guardedChange, readVersion, versionChanged } from './common.js'
+import { compareVersions } from '../versions/version.js'
+import { guardedChange, readVersion, storedVersion, unreadableRunning, versionChanged } from './common.js'
 import { forbidden } from './field-path.js'
 import type { RuleDefinition } from './types.js'
 
@@ -19,12 +19,14 @@ export const noDowngrade: RuleDefinition = {
   check: (ctx) => {
     const change = guardedChange(ctx)
     if (change === undefined || change.old === undefined || !versionChanged(ctx) || change.next.version === undefined) return []
-    const before = tryParseVersion(change.old.version)
-    if (before === undefined) return []
     const parsed = readVersion(change.next, 'no-downgrade')
     if (!parsed.ok) return [...parsed.violations]
-    if (compareVersions(parsed.version, before) >= 0) return []
     const field = dotted(change.next.paths.version)
+    // No stored version (optional on an MD): nothing runs a version yet, nothing to go down from.
+    if (change.old.version === undefined) return []
+    const before = storedVersion(change.old.version)
+    if (before === undefined) return [unreadableRunning(change.old, 'no-downgrade', field, change.next.version)]
+    if (compareVersions(parsed.version, before) >= 0) return []
     return [forbidden(field, 'no-downgrade', `cannot downgrade workers from ${before.raw} to ${parsed.version.raw}`, `keep ${field} at ${before.raw} or newer; roll forward to a fixed build instead`, change.next.version)]
   },
 }

@@ -7,6 +7,7 @@
  * elemental-image-catalog and that the Cluster carries cpaas.io/registry-address."
  */
 import { dotted } from '../objects/unstructured.js'
+import { clusterOf } from '../objects/links.js'
 import { guardedChange, missingState, versionChanged } from './common.js'
 import { forbidden } from './field-path.js'
 import type { RuleDefinition } from './types.js'
@@ -22,8 +23,12 @@ export const registryAddress: RuleDefinition = {
     const obj = change.next
     const field = dotted(obj.paths.version)
     const annotation = ctx.policy.registryAnnotation
-    if (obj.clusterName === undefined) return missingState(ctx, 'registry-address', field, `cannot tell which Cluster owns ${obj.kind} ${obj.namespace}/${obj.name}`, obj.kind === 'MachineDeployment' ? 'set spec.clusterName' : 'set the cluster.x-k8s.io/cluster-name label')
-    const cluster = ctx.view.cluster(obj.namespace, obj.clusterName)
+    if (obj.clusterName === undefined) {
+      const why = obj.kind === 'MachineDeployment' ? 'it names no spec.clusterName' : 'no Cluster names it in spec.controlPlaneRef and the stored object carries no cluster-name label or Cluster ownerReference'
+      return missingState(ctx, 'registry-address', field, `cannot tell which Cluster owns ${obj.kind} ${obj.namespace}/${obj.name}: ${why}`, obj.kind === 'MachineDeployment' ? 'set spec.clusterName' : 'create the Cluster first (or include it in --state)')
+    }
+    // obj.clusterName is the authoritative link (objects/links), never a label of this edit.
+    const cluster = clusterOf(ctx.view, obj.namespace, obj.clusterName)
     if (cluster === undefined) return missingState(ctx, 'registry-address', field, `Cluster ${obj.namespace}/${obj.clusterName} is not in the cluster-state view`, 'create the Cluster first, or include it in --state')
     if ((cluster.annotations[annotation] ?? '').trim() !== '') return []
     return [forbidden(field, 'registry-address', `Cluster ${obj.namespace}/${obj.clusterName} lacks the ${annotation} annotation, so the provider cannot resolve the new OS image`, `kubectl -n ${obj.namespace} annotate cluster ${obj.clusterName} ${annotation}=<registry host:port>`, obj.version)]

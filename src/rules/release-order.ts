@@ -8,9 +8,9 @@
  * worker node pool at version 1.16.4."
  */
 import { dotted } from '../objects/unstructured.js'
-import { maxVersion, tryParseVersion } from '../versions/version.js'
-import { guardedChange, listNames, missingState, qualifiedName, versionChanged } from './common.js'
-import { forbidden } from './field-path.js'
+import { controlPlaneOf, machineDeploymentsOf } from '../objects/links.js'
+import { guardedChange, highestRunning, listNames, missingState, qualifiedName, versionChanged } from './common.js'
+import { echo, forbidden } from './field-path.js'
 import type { RuleDefinition, Violation, RuleContext } from './types.js'
 
 const dateOf = (ctx: RuleContext, version: unknown): string | undefined => (typeof version === 'string' ? ctx.policy.releaseDates[version] : undefined)
@@ -30,20 +30,20 @@ export const releaseOrder: RuleDefinition = {
     if (obj.kind === 'MachineDeployment') {
       const workerDate = dateOf(ctx, obj.version)
       if (workerDate === undefined) return []
-      const kcp = ctx.view.controlPlaneOfCluster(obj.namespace, obj.clusterName)
+      const kcp = controlPlaneOf(ctx.view, obj.namespace, obj.clusterName)
       if (kcp === undefined) return missingState(ctx, 'release-order', field, `no KubeadmControlPlane of cluster ${obj.namespace}/${obj.clusterName} in the cluster-state view`, 'create the control plane first, or include it in --state')
-      const cp = maxVersion(tryParseVersion(kcp.version), tryParseVersion(kcp.statusVersion))
+      const cp = highestRunning(kcp)
       const cpDate = dateOf(ctx, cp?.raw)
       if (cp === undefined || cpDate === undefined || workerDate <= cpDate) return []
-      return [forbidden(field, 'release-order', `${String(obj.version)} (released ${workerDate}) was released after the control plane's ${cp.raw} (${cpDate}) of ${qualifiedName(kcp)}`, 'pick a worker version released on or before the control plane version, or upgrade the control plane first', obj.version)]
+      return [forbidden(field, 'release-order', `${echo(obj.version)} (released ${workerDate}) was released after the control plane's ${cp.raw} (${cpDate}) of ${qualifiedName(kcp)}`, 'pick a worker version released on or before the control plane version, or upgrade the control plane first', obj.version)]
     }
     const cpDate = dateOf(ctx, obj.version)
     if (cpDate === undefined) return []
-    const later = ctx.view.machineDeploymentsOfCluster(obj.namespace, obj.clusterName).flatMap((md) => {
+    const later = machineDeploymentsOf(ctx.view, obj.namespace, obj.clusterName).flatMap((md) => {
       const d = dateOf(ctx, md.version)
-      return d !== undefined && d > cpDate ? [`${md.name} (${String(md.version)}, released ${d})`] : []
+      return d !== undefined && d > cpDate ? [`${md.name} (${echo(md.version)}, released ${d})`] : []
     })
     if (later.length === 0) return []
-    return [forbidden(field, 'release-order', `${String(obj.version)} (released ${cpDate}) is older than what these MachineDeployments run: ${listNames(later)}`, 'choose a control-plane version released after the workers\' versions, or move those workers first', obj.version)]
+    return [forbidden(field, 'release-order', `${echo(obj.version)} (released ${cpDate}) is older than what these MachineDeployments run: ${listNames(later)}`, 'choose a control-plane version released after the workers\' versions, or move those workers first', obj.version)]
   },
 }

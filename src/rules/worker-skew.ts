@@ -10,9 +10,12 @@
  * cluster is one minor version."
  */
 import { dotted } from '../objects/unstructured.js'
-import { maxVersion, tryParseVersion, type Version } from '../versions/version.js'
-import { allowedSkew, guardedChange, listNames, missingState, qualifiedName, readVersion, versionChanged } from './common.js'
-import { forbidden } from './field-path.js'
+import { newestKeyOfMinor } from '../objects/catalog.js'
+import { clusterOf, controlPlaneOf, machineDeploymentsOf } from '../objects/links.js'
+import type { Version } from '../versions/version.js'
+import { allowedSkew, guardedChange, highestRunning, listNames, missingState, qualifiedName, readVersion, storedVersion, unreadableRunning, versionChanged } from './common.js'
+import { catalogPatchCommand } from './catalog-key.js'
+import { echo, forbidden } from './field-path.js'
 import type { RuleContext, RuleDefinition, Violation } from './types.js'
 import type { GuardedObject } from '../objects/capi.js'
 
@@ -24,21 +27,28 @@ function optInHint(ctx: RuleContext, clusterName: string): string {
   return maximum > ctx.policy.skew.default ? `, or opt the Cluster into a larger skew (kubectl annotate cluster ${clusterName} ${optInAnnotation}=${maximum})` : ''
 }
 
+/** How to reach a minor: its newest catalog key, or (none yet) the command that adds one. */
+function minorTarget(ctx: RuleContext, major: number, minor: number): string {
+  const catalog = ctx.view.catalog()
+  const key = catalog === undefined ? undefined : newestKeyOfMinor(catalog, major, minor)
+  return key !== undefined ? `${key.raw} (or newer)` : `a v${major}.${minor} version or newer (the catalog has no v${major}.${minor} key yet: ${catalogPatchCommand(ctx.policy.catalog, `v${major}.${minor}.<patch>`)})`
+}
+
 function checkWorkers(ctx: RuleContext, md: GuardedObject): Violation[] {
   const field = dotted(md.paths.version)
   const parsed = readVersion(md, 'worker-skew')
   if (!parsed.ok) return [...parsed.violations]
   if (md.clusterName === undefined) return missingState(ctx, 'worker-skew', 'spec.clusterName', 'the MachineDeployment names no cluster', 'set spec.clusterName')
-  const kcp = ctx.view.controlPlaneOfCluster(md.namespace, md.clusterName)
+  const kcp = controlPlaneOf(ctx.view, md.namespace, md.clusterName)
   if (kcp === undefined) return missingState(ctx, 'worker-skew', field, `no KubeadmControlPlane of cluster ${md.namespace}/${md.clusterName} in the cluster-state view`, 'create the control plane first, or include it in --state')
-  const cp = maxVersion(tryParseVersion(kcp.version), tryParseVersion(kcp.statusVersion))
-  if (cp === undefined) return []
-  const skew = allowedSkew(ctx.view.cluster(md.namespace, md.clusterName), ctx.policy)
+  const cp = highestRunning(kcp)
+  if (cp === undefined) return [unreadableRunning(kcp, 'worker-skew', field, md.version, 'the control plane')]
+  const skew = allowedSkew(clusterOf(ctx.view, md.namespace, md.clusterName), ctx.policy)
   const gap = behind(cp, parsed.version)
   if (gap <= skew.allowed) return []
   const lowest = cp.minor - skew.allowed
   return [
-    forbidden(field, 'worker-skew', `${parsed.version.raw} is ${gap === Infinity ? 'a major version' : `${gap} minors`} behind the control plane ${qualifiedName(kcp)} (${cp.raw}); allowed skew is ${skew.allowed} (${skew.source})`, `set ${field} to v${cp.major}.${lowest}.x or newer${optInHint(ctx, md.clusterName)}`, md.version),
+    forbidden(field, 'worker-skew', `${parsed.version.raw} is ${gap === Infinity ? 'a major version' : `${gap} minors`} behind the control plane ${qualifiedName(kcp)} (${cp.raw}); allowed skew is ${skew.allowed} (${skew.source})`, `set ${field} to ${minorTarget(ctx, cp.major, lowest)}${optInHint(ctx, md.clusterName)}`, md.version),
   ]
 }
 
@@ -47,17 +57,20 @@ function checkControlPlane(ctx: RuleContext, kcp: GuardedObject): Violation[] {
   const parsed = readVersion(kcp, 'worker-skew')
   if (!parsed.ok) return [...parsed.violations]
   if (kcp.clusterName === undefined) {
-    return missingState(ctx, 'worker-skew', 'metadata.labels[cluster.x-k8s.io/cluster-name]', 'cannot tell which Cluster owns this KubeadmControlPlane', 'set the cluster.x-k8s.io/cluster-name label')
+    return missingState(ctx, 'worker-skew', field, 'cannot tell which Cluster owns this KubeadmControlPlane: no Cluster names it in spec.controlPlaneRef and the stored object carries no cluster-name label or Cluster ownerReference', 'create the Cluster first (or include it in --state)')
   }
-  const skew = allowedSkew(ctx.view.cluster(kcp.namespace, kcp.clusterName), ctx.policy)
-  const late = ctx.view.machineDeploymentsOfCluster(kcp.namespace, kcp.clusterName).flatMap((md) => {
-    const v = tryParseVersion(md.version)
-    return v !== undefined && behind(parsed.version, v) > skew.allowed ? [`${md.name} (${v.raw})`] : []
+  const skew = allowedSkew(clusterOf(ctx.view, kcp.namespace, kcp.clusterName), ctx.policy)
+  const late = machineDeploymentsOf(ctx.view, kcp.namespace, kcp.clusterName).flatMap((md) => {
+    if (md.version === undefined) return [] // no version pinned: nothing to leave behind
+    const v = storedVersion(md.version)
+    // An unreadable worker version is never taken as in skew.
+    if (v === undefined) return [`${md.name} (unreadable version ${echo(md.version)})`]
+    return behind(parsed.version, v) > skew.allowed ? [`${md.name} (${v.raw})`] : []
   })
   if (late.length === 0) return []
-  const floor = `v${parsed.version.major}.${parsed.version.minor - skew.allowed}`
+  const floor = minorTarget(ctx, parsed.version.major, parsed.version.minor - skew.allowed)
   return [
-    forbidden(field, 'worker-skew', `upgrading to ${parsed.version.raw} would leave MachineDeployments more than ${skew.allowed} minor${skew.allowed === 1 ? '' : 's'} behind (allowed skew ${skew.allowed}: ${skew.source}): ${listNames(late)}`, `upgrade those MachineDeployments to ${floor} or newer first${optInHint(ctx, kcp.clusterName)}`, kcp.version),
+    forbidden(field, 'worker-skew', `upgrading to ${parsed.version.raw} would leave MachineDeployments more than ${skew.allowed} minor${skew.allowed === 1 ? '' : 's'} behind (allowed skew ${skew.allowed}: ${skew.source}): ${listNames(late)}`, `upgrade those MachineDeployments to ${floor} first${optInHint(ctx, kcp.clusterName)}`, kcp.version),
   ]
 }
 

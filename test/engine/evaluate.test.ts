@@ -158,17 +158,21 @@ describe('subresources', () => {
 })
 
 describe('unreadable requests (rule "request")', () => {
+  const MD_KIND = { group: 'cluster.x-k8s.io', version: 'v1beta1', kind: 'MachineDeployment' }
+  const NO_KIND = { group: '', version: '', kind: '' }
   it.each([
-    { name: 'KCP v1alpha4', obj: { ...kcp(), apiVersion: 'controlplane.cluster.x-k8s.io/v1alpha4' }, value: 'controlplane.cluster.x-k8s.io/v1alpha4' },
-    { name: 'MD in the wrong group', obj: { ...md(), apiVersion: 'controlplane.cluster.x-k8s.io/v1beta1' }, value: 'controlplane.cluster.x-k8s.io/v1beta1' },
-    { name: 'KCP without apiVersion', obj: edit(kcp(), (o) => delete o.apiVersion), value: undefined },
-  ])('$name → denied', ({ obj, value }) => {
-    const d = evaluate(request('CREATE', null, obj), world(), DEFAULT)
+    { name: 'KCP v1alpha4', obj: { ...kcp(), apiVersion: 'controlplane.cluster.x-k8s.io/v1alpha4' }, kind: undefined, field: 'apiVersion', value: 'controlplane.cluster.x-k8s.io/v1alpha4', text: 'is not a served version of' },
+    // Routed as an MD (request.kind), the object claims another group: refused, never skipped.
+    { name: 'MD in the wrong group', obj: { ...md(), apiVersion: 'controlplane.cluster.x-k8s.io/v1beta1' }, kind: MD_KIND, field: 'object.apiVersion', value: 'controlplane.cluster.x-k8s.io/v1beta1', text: 'but the API server routed this request as cluster.x-k8s.io/v1beta1' },
+    // Routed only by resource (no request.kind): the kind is filled in, no apiVersion says how to read it.
+    { name: 'KCP without apiVersion', obj: edit(kcp(), (o) => delete o.apiVersion), kind: NO_KIND, field: 'apiVersion', value: 'undefined', text: 'is not a served version of' },
+  ])('$name → denied', ({ obj, kind, field, value, text }) => {
+    const d = evaluate(request('CREATE', null, obj, ADMIN, kind === undefined ? {} : { kind }), world(), DEFAULT)
     expect(d.allowed).toBe(false)
     expect(d.denied).toHaveLength(1)
-    expect(d.denied[0]).toMatchObject({ rule: 'request', field: 'apiVersion', type: 'Invalid' })
+    expect(d.denied[0]).toMatchObject({ rule: 'request', field, type: 'Invalid' })
     expect(d.denied[0]?.value).toBe(value)
-    expect(d.denied[0]?.message).toContain('is not a served version of')
+    expect(d.denied[0]?.message).toContain(text)
   })
 
   it('UPDATE without the object → denied', () => {

@@ -65,7 +65,7 @@ describe('review findings', () => {
 })
 
 describe('requests without objects', () => {
-  const bare = (resource: string, operation: 'CREATE' | 'UPDATE' | 'DELETE', name = 'x', namespace = 'cpaas-system') => ({ operation, resource, namespace, name, object: null, oldObject: null, userInfo: ADMIN })
+  const bare = (resource: string, operation: 'CREATE' | 'UPDATE' | 'DELETE', name = 'x', namespace = 'cpaas-system') => ({ operation, kind: { group: '', version: '', kind: '' }, resource, namespace, name, object: null, oldObject: null, userInfo: ADMIN })
   it.each([
     { name: 'KCP CREATE', req: bare('kubeadmcontrolplanes', 'CREATE'), allowed: false },
     { name: 'MD UPDATE', req: bare('machinedeployments', 'UPDATE'), allowed: false },

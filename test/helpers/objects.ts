@@ -11,6 +11,7 @@ import { readCatalog } from '../../src/objects/catalog.js'
 import { expect } from 'vitest'
 import type { Decision, EngineRequest, UserInfo } from '../../src/engine/decision.js'
 import { evaluate } from '../../src/engine/evaluate.js'
+import { manifestKind } from '../../src/dry-run/apply.js'
 import { DEFAULT_POLICY, policyFromDocument } from '../../src/policy/load.js'
 import type { Policy, RuleAction } from '../../src/policy/types.js'
 import { RULE_IDS, type RuleId } from '../../src/rules/ids.js'
@@ -265,6 +266,8 @@ export function request(operation: Operation, old: unknown, next: unknown, user:
   const kind = typeof subject?.kind === 'string' ? subject.kind : ''
   return {
     operation,
+    // Routed as the API server would: the subject's own group/version/kind.
+    kind: manifestKind((subject ?? {}) as Obj),
     resource: RESOURCE[kind] ?? `${kind.toLowerCase()}s`,
     namespace: typeof meta.namespace === 'string' ? meta.namespace : undefined,
     name: typeof meta.name === 'string' ? meta.name : undefined,
@@ -281,7 +284,7 @@ export function scale(name: string, replicas: number, namespace = NS): Obj {
 }
 
 export function scaleRequest(resource: 'kubeadmcontrolplanes' | 'machinedeployments', name: string, from: number, to: number, user: UserInfo = ADMIN): EngineRequest {
-  return { operation: 'UPDATE', resource, subResource: 'scale', namespace: NS, name, object: scale(name, to), oldObject: scale(name, from), userInfo: user }
+  return { operation: 'UPDATE', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, resource, subResource: 'scale', namespace: NS, name, object: scale(name, to), oldObject: scale(name, from), userInfo: user }
 }
 
 /** A policy document (apiVersion/kind added) validated and defaulted by policyFromDocument. */

@@ -84,5 +84,19 @@ describe('imageReferenceProblem', () => {
     { name: 'spaces', value: 'registry.example.com/base: v1', ok: false },
     { name: 'short digest', value: 'registry.example.com/base@sha256:abc', ok: false },
     { name: 'too long', value: `r.example.com/${'a'.repeat(1100)}:v1`, ok: false },
+    // OCI image-spec digest grammar: algorithm ":" encoded; sha256 = 64 hex, sha512 = 128 hex.
+    { name: 'sha512 digest', value: `registry.example.com/base@sha512:${'b'.repeat(128)}`, ok: true },
+    { name: 'tag and sha512 digest', value: `registry.example.com:11443/base:v1@sha512:${'0123456789abcdef'.repeat(8)}`, ok: true },
+    { name: 'sha512 digest of 64 hex', value: `registry.example.com/base@sha512:${'b'.repeat(64)}`, ok: false },
+    { name: 'sha256 digest of 128 hex', value: `registry.example.com/base@sha256:${'b'.repeat(128)}`, ok: false },
+    { name: 'sha256 digest in upper case', value: `registry.example.com/base@sha256:${'A'.repeat(64)}`, ok: false },
+    { name: 'unregistered algorithm (grammar ok)', value: `registry.example.com/base@blake3:${'c'.repeat(64)}`, ok: false },
+    { name: 'algorithm with a separator but unregistered', value: `registry.example.com/base@sha256+b64u:${'c'.repeat(43)}`, ok: false },
+    { name: 'digest algorithm in upper case (grammar)', value: `registry.example.com/base@SHA256:${'a'.repeat(64)}`, ok: false },
   ])('$name', ({ value, ok }) => expect(imageReferenceProblem(value) === undefined).toBe(ok))
+
+  it('names the problem with a digest', () => {
+    expect(imageReferenceProblem(`r.example.com/base@sha512:${'b'.repeat(64)}`)).toBe('pins a sha512 digest that is not 128 lowercase hex characters')
+    expect(imageReferenceProblem(`r.example.com/base@blake3:${'c'.repeat(64)}`)).toContain('algorithm "blake3", which registries do not serve (use sha256 or sha512)')
+  })
 })

@@ -41,7 +41,14 @@ const rows = (level: ApiLevel): Row[] => {
     { name: 'rollback mid-rollout to the running version is still a downgrade', old: k('v1.33.7-2', 'v1.32.8'), new: k('v1.32.8', 'v1.32.8'), expected: F },
     { name: 'major change v1.33.7-2 → v2.0.0', old: k('v1.33.7-2', 'v1.33.7-2'), new: k('v2.0.0', 'v1.33.7-2'), expected: F },
     { name: 'unparseable new version', old: k('v1.33.7-2', 'v1.33.7-2'), new: k('1.34.5', 'v1.33.7-2'), expected: F },
-    { name: 'unparseable old version: nothing to compare with', old: k('garbage', 'garbage'), new: k('v1.34.5'), expected: [] },
+    // SPEC Round 2 "Request identity": the running version is the lowest PARSEABLE one.
+    { name: 'neither old version parseable: the change is denied', old: k('garbage', 'garbage'), new: k('v1.34.5'), expected: F },
+    { name: 'old spec unparseable, status two minors below: denied', old: k('garbage', 'v1.32.8'), new: k('v1.34.5', 'v1.32.8'), expected: F },
+    { name: 'old spec unparseable, status one minor below: allowed', old: k('garbage', 'v1.33.7-2'), new: k('v1.34.5', 'v1.33.7-2'), expected: [] },
+    { name: 'old spec without v (stored before the webhook), skips a minor: denied', old: k('1.32.8', 'v1.32.8'), new: k('v1.34.5', 'v1.32.8'), expected: F },
+    { name: 'old status unparseable, spec two minors below: denied', old: k('v1.32.8', 'bogus'), new: k('v1.34.5', 'bogus'), expected: F },
+    { name: 'old spec without v, no status, one minor: allowed', old: kcp({ level, version: '1.33.7-2' }), new: kcp({ level, version: 'v1.34.5' }), expected: [] },
+    { name: 'old spec without v, downgrade: denied', old: kcp({ level, version: '1.33.7-2' }), new: kcp({ level, version: 'v1.32.8' }), expected: F },
     { name: 'already two minors apart, finalizer only (ratchet)', old: k('v1.34.5', 'v1.32.8'), new: touch(k('v1.34.5', 'v1.32.8')), expected: [] },
     { name: 'already two minors apart, replicas change (ratchet)', old: k('v1.34.5', 'v1.32.8'), new: edit(k('v1.34.5', 'v1.32.8'), (o) => ((o.spec as Obj).replicas = 5)), expected: [] },
     { name: 'not bare metal (out of scope)', old: kcp({ level, version: 'v1.32.8', infraKind: 'DockerMachineTemplate' }), new: kcp({ level, version: 'v1.34.5', infraKind: 'DockerMachineTemplate' }), expected: [] },
@@ -77,9 +84,18 @@ describe('messages and hints', () => {
     expect(v?.hint).toBe('wait until status.version reaches v1.33.7-2 (the rollout in progress), then go on one minor at a time')
   })
 
-  it('without a catalog the intermediate minor is spelled vMAJOR.MINOR.x', () => {
+  it('without a key of the intermediate minor the hint says to add one (never "set v1.33.x")', () => {
     const [v] = check(controlPlaneMinorStep, { old: kcp({ version: 'v1.32.8' }), next: kcp({ version: 'v1.34.5' }), view: view([]) })
-    expect(v?.hint).toContain('set spec.version to v1.33.x first')
+    expect(v?.hint).toContain('the catalog has no v1.33 key')
+    expect(v?.hint).toContain('kubectl -n cpaas-system patch configmap elemental-image-catalog')
+    expect(v?.hint).not.toContain('v1.33.x')
+  })
+
+  it('neither running version readable: the message names the field to fix', () => {
+    const [v] = check(controlPlaneMinorStep, { old: kcp({ version: 'garbage', statusVersion: 'junk' }), next: kcp({ version: 'v1.34.5' }) })
+    expect(v).toMatchObject({ rule: 'control-plane-minor-step', field: 'spec.version', type: 'Forbidden' })
+    expect(v?.message).toContain('spec.version garbage and status.version junk is not a version')
+    expect(v?.hint).toContain('fix spec.version of cpaas-system/bm-workload-control-plane')
   })
 
   it('a downgrade says it is no rollback path', () => {

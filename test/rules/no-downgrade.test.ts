@@ -25,7 +25,10 @@ describe.each(LEVELS)('%s', (level) => {
     { name: 'numeric revision -10 → -3 (text order would call it an upgrade)', old: m('v1.33.7-10'), new: m('v1.33.7-3'), expected: F },
     { name: 'CREATE at an old version', old: null, new: m('v1.30.0'), expected: [] },
     { name: 'version removed', old: m('v1.33.7-2'), new: m(null), expected: [] },
-    { name: 'old version unparseable', old: m('garbage'), new: m('v1.32.8'), expected: [] },
+    { name: 'old version unparseable: the change is denied', old: m('garbage'), new: m('v1.32.8'), expected: F },
+    { name: 'old version without v (stored before the webhook), downgrade', old: m('1.33.7-2'), new: m('v1.32.8'), expected: F },
+    { name: 'old version without v, upgrade', old: m('1.32.8'), new: m('v1.33.7-2'), expected: [] },
+    { name: 'no old version (optional), any version set', old: m(null), new: m('v1.32.8'), expected: [] },
     { name: 'new version unparseable', old: m('v1.33.7-2'), new: m('1.32.8'), expected: F },
   ])('$name', ({ old, new: next, expected }) => {
     expect(deniedFields(RULE, request(old === null ? 'CREATE' : 'UPDATE', old, next), world())).toEqual(expected)

@@ -15,6 +15,8 @@ const DNS = 'spec.kubeadmConfigSpec.clusterConfiguration.dns.imageTag'
 const ETCD = 'spec.kubeadmConfigSpec.clusterConfiguration.etcd.local.imageTag'
 const TABLE = { componentTags: { 'v1.34': { coredns: [TAGS['v1.34'].dns], etcd: [TAGS['v1.34'].etcd] } } }
 const at = (f: string): string => `${RULE}@${f}`
+/** Both tags left pinned: ONE warning for the rule (SPEC "Messages"), at the first tag's field, naming both. */
+const BOTH = DNS
 
 describe.each(LEVELS)('%s', (level) => {
   const k = (version: string, tags: { dns?: string | null; etcd?: string | null } = {}): Obj =>
@@ -23,7 +25,7 @@ describe.each(LEVELS)('%s', (level) => {
 
   describe('without a table (default policy: warn)', () => {
     it.each([
-      { name: 'minor upgrade, both tags left pinned', old: k('v1.33.7-2'), new: k('v1.34.5-3'), warnings: [at(DNS), at(ETCD)] },
+      { name: 'minor upgrade, both tags left pinned', old: k('v1.33.7-2'), new: k('v1.34.5-3'), warnings: [at(BOTH)] },
       { name: 'minor upgrade, both tags updated in the same edit', old: k('v1.33.7-2'), new: k('v1.34.5-3', v134), warnings: [] },
       { name: 'minor upgrade, only etcd updated', old: k('v1.33.7-2'), new: k('v1.34.5-3', { etcd: v134.etcd }), warnings: [at(DNS)] },
       { name: 'minor upgrade, tags unpinned', old: k('v1.33.7-2', { dns: null, etcd: null }), new: k('v1.34.5-3', { dns: null, etcd: null }), warnings: [] },
@@ -37,7 +39,7 @@ describe.each(LEVELS)('%s', (level) => {
 
     it('unchanged tags are advisory: a warning even when the action is deny', () => {
       const d = evaluate(request('UPDATE', k('v1.33.7-2'), k('v1.34.5-3')), world(), only({ [RULE]: 'deny' }))
-      expect(outcome(d)).toMatchObject({ allowed: true, denied: [], warnings: [at(DNS), at(ETCD)] })
+      expect(outcome(d)).toMatchObject({ allowed: true, denied: [], warnings: [at(BOTH)] })
     })
   })
 
@@ -65,10 +67,18 @@ describe.each(LEVELS)('%s', (level) => {
 
 describe('messages', () => {
   it('unchanged tag across a minor: names the component and the target minor', () => {
-    const [v] = check(pinnedComponentTags, { old: kcp({ version: 'v1.33.7-2' }), next: kcp({ version: 'v1.34.5-3' }) })
+    const [v, ...rest] = check(pinnedComponentTags, { old: kcp({ version: 'v1.33.7-2', etcdTag: null }), next: kcp({ version: 'v1.34.5-3', etcdTag: null }) })
+    expect(rest).toEqual([])
     expect(v).toMatchObject({ rule: RULE, field: DNS, type: 'Invalid', value: TAGS['v1.33'].dns, advisory: true })
     expect(v?.message).toContain('pinned CoreDNS tag left unchanged across a minor upgrade to v1.34.5-3')
     expect(v?.hint).toContain('matches v1.34')
+  })
+
+  it('CoreDNS and etcd both left pinned: one finding naming both', () => {
+    const vs = check(pinnedComponentTags, { old: kcp({ version: 'v1.33.7-2' }), next: kcp({ version: 'v1.34.5-3' }) })
+    expect(vs).toHaveLength(1)
+    expect(vs[0]).toMatchObject({ rule: RULE, field: BOTH, advisory: true, value: [TAGS['v1.33'].dns, TAGS['v1.33'].etcd] })
+    expect(vs[0]?.message).toContain(`pinned CoreDNS and etcd tags left unchanged across a minor upgrade to v1.34.5-3 (dns.imageTag "${TAGS['v1.33'].dns}", etcd.local.imageTag "${TAGS['v1.33'].etcd}")`)
   })
 
   it('table mismatch: lists the accepted tags and sets the first', () => {

@@ -65,8 +65,9 @@ describe('messages and state', () => {
     expect(deniedFields(RULE, request('CREATE', null, owned), view([cluster({ annotations: {} })]))).toEqual(['spec.version'])
   })
 
-  it('KCP with no way to find its Cluster names the label to set', () => {
+  it('KCP with no way to find its Cluster says which link is missing', () => {
     const [v] = check(registryAddress, { next: kcp({ cluster: null }), view: view([cluster()]) })
-    expect(v?.hint).toBe('set the cluster.x-k8s.io/cluster-name label')
+    expect(v?.message).toContain('no Cluster names it in spec.controlPlaneRef')
+    expect(v?.hint).toBe('create the Cluster first (or include it in --state)')
   })
 })

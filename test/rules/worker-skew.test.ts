@@ -80,7 +80,8 @@ describe('messages and hints', () => {
     expect(x?.message).toContain('bm-workload-gpu (v1.32.7)')
     expect(x?.message).toContain('bm-workload-workers (v1.32.8)')
     expect(x?.message).toContain('more than 1 minor behind (allowed skew 1: policy default)')
-    expect(x?.hint).toContain('upgrade those MachineDeployments to v1.33 or newer first')
+    // The floor minor as its newest catalog key (a hint never names a version that cannot resolve).
+    expect(x?.hint).toContain('upgrade those MachineDeployments to v1.33.7-10 (or newer) first')
     expect(x?.hint).toContain(`kubectl annotate cluster bm-workload ${SKEW_ANNOTATION}=2`)
   })
 
@@ -89,7 +90,14 @@ describe('messages and hints', () => {
     const [x] = check(workerSkew, { next: md({ version: 'v1.31.0' }), view: v })
     expect(x?.message).toContain('v1.31.0 is 3 minors behind the control plane cpaas-system/bm-workload-control-plane (v1.34.5-3)')
     expect(x?.message).toContain('allowed skew is 2 (policy maximum; the Cluster asks for 3)')
-    expect(x?.hint).toContain('set spec.template.spec.version to v1.32.x or newer')
+    // This view has no catalog: the hint says to add a v1.32 key rather than "set v1.32.x".
+    expect(x?.hint).toContain('set spec.template.spec.version to a v1.32 version or newer (the catalog has no v1.32 key yet: kubectl -n cpaas-system patch configmap')
+  })
+
+  it('an MD edit with a catalog names the newest key of the floor minor', () => {
+    const v = view([cluster(), catalog(), kcp({ version: 'v1.34.5-3', statusVersion: 'v1.34.5-3' })])
+    const [x] = check(workerSkew, { next: md({ version: 'v1.32.8' }), view: v })
+    expect(x?.hint).toContain('set spec.template.spec.version to v1.33.7-10 (or newer)')
   })
 
   it('no opt-in hint when the policy maximum equals the default', () => {
@@ -111,8 +119,9 @@ describe('state', () => {
     expect(x).toMatchObject({ rule: RULE, type: 'NotFound', field: 'spec.template.spec.version' })
   })
 
-  it('KCP without the cluster-name label: names the label', () => {
+  it('KCP that no Cluster names, without a label or owner: says which link is missing', () => {
     const [x] = check(workerSkew, { old: kcp({ cluster: null }), next: kcp({ cluster: null, version: 'v1.34.5' }), view: view([]) })
-    expect(x).toMatchObject({ field: 'metadata.labels[cluster.x-k8s.io/cluster-name]', type: 'NotFound' })
+    expect(x).toMatchObject({ field: 'spec.version', type: 'NotFound' })
+    expect(x?.message).toContain('no Cluster names it in spec.controlPlaneRef')
   })
 })

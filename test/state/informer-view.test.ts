@@ -77,6 +77,7 @@ function mdObject(name: string, version: string, level: 'v1beta1' | 'v1beta2' = 
 function mdVersionBump(name: string, from: string, to: string): EngineRequest {
   return {
     operation: 'UPDATE',
+    kind: { group: 'cluster.x-k8s.io', version: 'v1beta1', kind: 'MachineDeployment' },
     resource: 'machinedeployments',
     namespace: NS,
     name,
