@@ -528,8 +528,7 @@ class Reflector {
     const wasSynced = this.health.isSynced
     if (this.spec.clear === undefined) this.deps.view.clear(this.spec.kind)
     else this.spec.clear()
-    this.health.listed(this.deps.now())
-    this.health.connected(this.deps.now())
+    this.health.absent(this.deps.now())
     if (!wasSynced) {
       this.deps.logger.info({ cache: this.name }, 'kind not served by the cluster: not present')
       this.deps.onSynced()

@@ -16,7 +16,7 @@ import type { ViewStatus } from './cluster-view.js'
 export const REASON_MAX = 300
 
 /** What a cache is doing right now, for the reason and /readyz. */
-export type CachePhase = 'starting' | 'listing' | 'watching' | 'resuming' | 'waiting'
+export type CachePhase = 'starting' | 'listing' | 'watching' | 'resuming' | 'waiting' | 'absent'
 
 /** Freshness of one list+watch cache. Every method takes the current time (epoch ms). */
 export class CacheHealth {
@@ -90,6 +90,13 @@ export class CacheHealth {
     this.phaseValue = 'watching'
   }
 
+  /** The kind is not served by the API server: synced, empty and fresh, with no watch to lose. */
+  absent(now: number): void {
+    this.listed(now)
+    this.connected(now)
+    this.phaseValue = 'absent'
+  }
+
   /** A watch event or bookmark arrived. */
   event(now: number): void {
     this.lastFreshAt = now
@@ -154,6 +161,8 @@ export class CacheHealth {
         return `${this.lastErrorText ?? 'failed'}; retrying`
       case 'starting':
         return 'starting'
+      case 'absent':
+        return 'not served by the API server'
       case 'watching':
         return this.isConnectedFlag ? 'watching' : 'watch dropped'
     }
@@ -177,6 +186,21 @@ export function shortReason(text: string, max = REASON_MAX): string {
  * naming the caches with a problem and the current cause, caches with the same cause grouped:
  * `caches clusters, kubeadmcontrolplanes behind since 2026-12-01T23:40:01Z: fetch failed (ECONNREFUSED); retry in 0.4s`.
  */
+/**
+ * The names of caches with one cause, cut to about 100 characters ("…, and 9 more"): with the
+ * lifecycle caches a full list would push the cause out of the 300 characters a reason may take.
+ */
+function cacheList(names: readonly string[]): string {
+  const all = names.join(', ')
+  if (all.length <= 100) return all
+  const kept: string[] = []
+  for (const n of names) {
+    if ([...kept, n].join(', ').length > 80) break
+    kept.push(n)
+  }
+  return `${kept.join(', ')} and ${names.length - kept.length} more`
+}
+
 export function summarizeHealth(caches: readonly NamedHealth[], now: number): ViewStatus {
   const groups = new Map<string, { names: string[]; since: number | undefined; unsynced: boolean; cause: string }>()
   let oldest = now
@@ -201,7 +225,8 @@ export function summarizeHealth(caches: readonly NamedHealth[], now: number): Vi
   const updatedAt = isAllSynced ? { updatedAt: oldest } : {}
   if (groups.size === 0) return { available: true, ...updatedAt }
   const parts = [...groups.values()].map((g) => {
-    const what = `${g.names.length === 1 ? 'cache' : 'caches'} ${g.names.join(', ')}`
+    const names = cacheList(g.names)
+    const what = `${g.names.length === 1 ? 'cache' : 'caches'} ${names}`
     const state = g.unsynced ? 'not synced' : `behind since ${g.since === undefined ? '?' : iso(g.since)}`
     return `${what} ${state}: ${g.cause}`
   })

@@ -58,7 +58,7 @@ describe('examples/audit: each rule that judges an object as it stands, at least
     const view = fresh()
     const md = view.machineDeployment('audit-demo', 'surge-workers')
     expect(md).toBeDefined()
-    const decision = evaluate({ operation: 'CREATE', object: md?.raw, oldObject: null, userInfo: { username: 'someone' }, namespace: 'audit-demo', name: 'surge-workers' }, view, policy)
+    const decision = evaluate({ operation: 'CREATE', kind: { group: 'cluster.x-k8s.io', version: 'v1beta1', kind: 'MachineDeployment' }, resource: 'machinedeployments', object: md?.raw, oldObject: null, userInfo: { username: 'someone' }, namespace: 'audit-demo', name: 'surge-workers' }, view, policy)
     const webhook = decision.denied.filter((v) => v.rule !== 'bypass').map((v) => `[${v.rule}] ${v.field}`)
     expect(report.findings.filter((f) => f.name === 'surge-workers').map((f) => `[${f.rule}] ${f.field}`)).toEqual(webhook)
   })
