@@ -5,14 +5,25 @@
  * HTTPS request (the CA is checked here; the load generator itself does not verify).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { openSync, closeSync, readFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
 import { get as httpGet } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { createServer, type AddressInfo } from 'node:net'
+import { dirname, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** The repository root (dist/bench/../..). */
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+/**
+ * The repository root: the nearest folder above this file holding package.json. The same from
+ * the source (bench/, as vitest runs it) and from the build (dist-bench/bench/).
+ */
+export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)))
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return `${dir}${sep}`
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`)
+  }
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -9,15 +9,15 @@
  *             the informer view), or
  * --yaml DIR  with loadFileView (what `serve --state` and `validate --state` do).
  *
- * Usage: node dist/bench/state-probe.js (--json DIR | --yaml DIR) [--clusters N] [--decisions N]
+ * Usage: node dist-bench/bench/state-probe.js (--json DIR | --yaml DIR) [--clusters N] [--decisions N]
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { review, reviewText, serializeOutcome } from '../admission/review.js'
-import { loadPolicy } from '../policy/load.js'
-import { loadFileView } from '../state/file-view.js'
-import { MemoryView } from '../state/memory-view.js'
+import { review, reviewText, serializeOutcome } from '../src/admission/review.js'
+import { loadPolicy } from '../src/policy/load.js'
+import { loadFileView } from '../src/state/file-view.js'
+import { MemoryView } from '../src/state/memory-view.js'
 import { benchBodies } from './bodies.js'
 import { BIG_STATE, clusterLayout } from './generate-state.js'
 import { percentile } from './stats.js'
@@ -38,7 +38,7 @@ if (values.json !== undefined) {
 } else if (values.yaml !== undefined) {
   view = loadFileView([values.yaml], policy.catalog).view
 } else {
-  process.stderr.write('usage: node dist/bench/state-probe.js (--json DIR | --yaml DIR)\n')
+  process.stderr.write('usage: node dist-bench/bench/state-probe.js (--json DIR | --yaml DIR)\n')
   process.exit(2)
 }
 const loadMs = performance.now() - started

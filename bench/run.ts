@@ -32,7 +32,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { generateCertificates } from '../server/certificates.js'
+import { generateCertificates } from '../src/server/certificates.js'
 import { benchBodies, EXAMPLE_TARGET, type BenchBody } from './bodies.js'
 import { formatHotSpots } from './cpu-profile.js'
 import { BIG_STATE, clusterLayout, generateProposed, generateState } from './generate-state.js'
@@ -177,7 +177,7 @@ async function writeTls(dir: string): Promise<Tls> {
 async function startBaseline(tls: Tls, dir: string, profileDir?: string): Promise<{ child: Child; port: number }> {
   const port = await freePort()
   const nodeOptions = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]
-  const child = spawnNode(['dist/bench/baseline-server.js', '--cert', tls.cert, '--key', tls.key, '--port', String(port)], join(dir, 'baseline.log'), nodeOptions)
+  const child = spawnNode(['dist-bench/bench/baseline-server.js', '--cert', tls.cert, '--key', tls.key, '--port', String(port)], join(dir, 'baseline.log'), nodeOptions)
   await waitUntil('baseline', async () => (await postReview(port, '{"request":{"uid":"probe"}}', tls.caPem)).status === 200, child, 20_000)
   return { child, port }
 }
@@ -342,7 +342,7 @@ async function main(): Promise<void> {
     printServerSide(bigServer)
     say(`  webhook RSS after the load phase: ${f1(loadedMemory.rssMiB)} MiB (peak ${f1(loadedMemory.peakMiB)} MiB)`)
 
-    const probe = spawnSync(process.execPath, ['dist/bench/state-probe.js', '--json', join(dir, 'big-state-json')], { cwd: ROOT, encoding: 'utf8' })
+    const probe = spawnSync(process.execPath, ['dist-bench/bench/state-probe.js', '--json', join(dir, 'big-state-json')], { cwd: ROOT, encoding: 'utf8' })
     if (probe.status !== 0) throw new Error(`state probe failed: ${probe.stderr}`)
     const p = JSON.parse(probe.stdout.trim().split('\n').at(-1) ?? '{}') as {
       loadMs: number
