@@ -47,10 +47,14 @@ export interface Child {
   stop(): Promise<void>
 }
 
-/** Starts `node <args>` (this Node binary) in the repository root; stdout+stderr go to logFile. */
-export function spawnNode(args: readonly string[], logFile: string, nodeOptions: readonly string[] = []): Child {
+/**
+ * Starts `node <args>` (this Node binary) in the repository root; stdout+stderr go to logFile.
+ * `prefix` runs it through a wrapper that execs it (e.g. `taskset -c 0`), so the pid is node's.
+ */
+export function spawnNode(args: readonly string[], logFile: string, nodeOptions: readonly string[] = [], prefix: readonly string[] = []): Child {
   const fd = openSync(logFile, 'a')
-  const child = spawn(process.execPath, [...nodeOptions, ...args], { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' } })
+  const [command, ...pre] = prefix.length > 0 ? [...prefix, process.execPath] : [process.execPath]
+  const child = spawn(command ?? process.execPath, [...pre, ...nodeOptions, ...args], { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' } })
   closeSync(fd)
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')))
   if (child.pid === undefined) throw new Error(`could not start node ${args.join(' ')}`)
