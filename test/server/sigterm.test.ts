@@ -33,7 +33,7 @@ async function startCli(): Promise<Started> {
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()))
   child.stderr?.on('data', (c: Buffer) => (err += c.toString()))
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
-  await waitFor(() => out.includes('webhook listening on') || child.exitCode !== null, 30_000, `the server to listen (stderr: ${err})`)
+  await waitFor(() => out.includes('"msg":"upgrade-guard webhook listening"') || child.exitCode !== null, 30_000, `the server to listen (stderr: ${err})`)
   const line = out.split('\n').find((l) => l.includes('"msg":"upgrade-guard webhook listening"'))
   if (line === undefined) throw new Error(`no listening line; stdout: ${out}; stderr: ${err}`)
   const port = (JSON.parse(line) as { port: number }).port
