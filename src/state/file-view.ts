@@ -19,6 +19,7 @@ export function loadFileView(paths: readonly string[], catalog: CatalogRef): Fil
   const view = new MemoryView(catalog)
   let ignored = 0
   for (const entry of entries) if (view.upsert(entry.object) === undefined) ignored++
+  view.settle()
   view.setStatus({ available: true, updatedAt: Date.now() })
   return { view, ignored }
 }
