@@ -48,6 +48,8 @@ const fromJson = (dir: string): MemoryView => {
     const list = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { items: unknown[] }
     for (const item of list.items) v.upsert(item)
   }
+  // As the informers do after each list.
+  v.settle()
   return v
 }
 let view: MemoryView
