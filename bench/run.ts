@@ -437,7 +437,7 @@ async function main(): Promise<void> {
       const deployment = deploymentNodeOptions()
       const candidates: string[][] = QUICK
         ? [[], ['--max-semi-space-size=2', '--max-old-space-size=128'], deployment]
-        : [[], ['--max-semi-space-size=2'], ['--max-semi-space-size=2', '--max-old-space-size=96'], ['--max-semi-space-size=2', '--max-old-space-size=128'], ['--max-semi-space-size=4', '--max-old-space-size=192'], ['--max-semi-space-size=2', '--max-old-space-size=192'], deployment]
+        : [[], ['--max-semi-space-size=2', '--max-old-space-size=192'], ['--max-semi-space-size=4', '--max-old-space-size=192'], ['--max-semi-space-size=8', '--max-old-space-size=192'], ['--max-semi-space-size=16', '--max-old-space-size=192'], ['--max-semi-space-size=8', '--max-old-space-size=128'], deployment]
       const unique = [...new Map(candidates.map((c) => [c.join(' '), c])).values()]
       const bigBodies = big.layout.filter((_, i) => i % 20 === 0).flatMap((c, i) => benchBodies(c, 1000 + i * 3))
       const bigTexts = bigBodies.map((b) => JSON.stringify(b.review))
