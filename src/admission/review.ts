@@ -74,7 +74,12 @@ const oneLine = (s: string): string => s.replace(/[\u0000-\u001f\u007f]+/g, ' ')
 
 /** Keeps warnings inside what the API server delivers whole. */
 export function fitWarnings(texts: readonly string[]): string[] {
+  if (texts.length === 0) return []
   const unique = [...new Set(texts.map(oneLine).filter((t) => t !== ''))]
+  // A string has at most as many code points as UTF-16 units: count them only when it matters.
+  let units = 0
+  for (const t of unique) units += t.length
+  if (units <= MAX_WARNING_TOTAL) return unique
   const total = unique.reduce((n, t) => n + [...t].length, 0)
   if (total <= MAX_WARNING_TOTAL) return unique
   return unique.slice(0, MAX_WARNINGS).map((t) => {
@@ -105,16 +110,17 @@ const CAUSE_REASON: Readonly<Record<Violation['type'], string>> = {
 }
 
 function denialStatus(violations: readonly Violation[], req: { group: string; resource: string; name: string }, code = 403): Record<string, unknown> {
+  const texts = violations.map(formatViolation)
   return {
     metadata: {},
     status: 'Failure',
-    message: violations.map(formatViolation).join('\n'),
+    message: texts.join('\n'),
     reason: code === 403 ? 'Forbidden' : 'BadRequest',
     details: {
       name: req.name,
       group: req.group,
       kind: req.resource,
-      causes: violations.map((v) => ({ reason: CAUSE_REASON[v.type], message: formatViolation(v), field: v.field })),
+      causes: violations.map((v, i) => ({ reason: CAUSE_REASON[v.type], message: texts[i], field: v.field })),
     },
     code,
   }

@@ -48,7 +48,22 @@ export interface FieldPaths {
   readonly replicas: readonly string[]
 }
 
+/** One frozen set per kind and API level, shared by every object (not arrays per object). */
+const FIELD_PATHS = new Map<string, FieldPaths>()
+
 export function fieldPaths(kind: GuardedKind, level: ApiLevel): FieldPaths {
+  const k = `${kind}/${level}`
+  let paths = FIELD_PATHS.get(k)
+  if (paths === undefined) FIELD_PATHS.set(k, (paths = freezePaths(buildFieldPaths(kind, level))))
+  return paths
+}
+
+function freezePaths(p: FieldPaths): FieldPaths {
+  for (const a of Object.values(p)) Object.freeze(a)
+  return Object.freeze(p)
+}
+
+function buildFieldPaths(kind: GuardedKind, level: ApiLevel): FieldPaths {
   const { strategy } = LAYOUTS[kind][level]
   const rollingUpdate = [...strategy, 'rollingUpdate']
   return {

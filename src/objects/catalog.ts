@@ -39,12 +39,31 @@ export function catalogToObject(catalog: Catalog): Readonly<Record<string, unkno
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: catalog.namespace, name: catalog.name }, data: Object.fromEntries(catalog.entries) }
 }
 
+interface NewestByMinor {
+  /** Entry count when built: a Map changed in place afterwards is indexed again. */
+  readonly size: number
+  readonly newest: ReadonlyMap<string, Version>
+}
+
+/** Per entries map: `major.minor` → newest key. Built once per catalog, not per request. */
+const NEWEST = new WeakMap<ReadonlyMap<string, string>, NewestByMinor>()
+
+function newestByMinor(entries: ReadonlyMap<string, string>): ReadonlyMap<string, Version> {
+  const cached = NEWEST.get(entries)
+  if (cached !== undefined && cached.size === entries.size) return cached.newest
+  const newest = new Map<string, Version>()
+  for (const key of entries.keys()) {
+    const v = tryParseVersion(key)
+    if (v === undefined) continue
+    const minorKey = `${v.major}.${v.minor}`
+    const best = newest.get(minorKey)
+    if (best === undefined || compareVersions(v, best) > 0) newest.set(minorKey, v)
+  }
+  NEWEST.set(entries, { size: entries.size, newest })
+  return newest
+}
+
 /** The newest catalog key of a minor (revision-aware), if the catalog has one. */
 export function newestKeyOfMinor(catalog: Catalog, major: number, minor: number): Version | undefined {
-  let best: Version | undefined
-  for (const key of catalog.entries.keys()) {
-    const v = tryParseVersion(key)
-    if (v !== undefined && v.major === major && v.minor === minor && (best === undefined || compareVersions(v, best) > 0)) best = v
-  }
-  return best
+  return newestByMinor(catalog.entries).get(`${major}.${minor}`)
 }

@@ -18,6 +18,7 @@ import fastify, { LogController, type FastifyError, type FastifyHttpsOptions, ty
 import { silentLogger, type Logger } from '../log.js'
 import type { TlsSource } from './certificates.js'
 import { clientErrorMessage, endpointOf, notFoundBody, type ErrorBody } from './http-errors.js'
+import { lazyChildLogger } from './lazy-logger.js'
 import { ServerMetrics } from './metrics.js'
 import type { AuditRunner } from './audit-runner.js'
 import { admissionPlugin } from './plugins/admission.js'
@@ -73,6 +74,9 @@ export type GuardServer = FastifyInstance
 function baseOptions(limits: ServerLimits, logger: Logger): FastifyServerOptions {
   return {
     loggerInstance: logger.child({ component: 'http' }),
+    // fastify makes a child logger (bindings serialized) for every request; the per-request
+    // lines are rare (errors, rejections), so make it only when one is written.
+    childLoggerFactory: lazyChildLogger,
     // One line per decision comes from the admission plugin; no per-request access log.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyLimit,
@@ -101,9 +105,10 @@ function installErrorHandling(app: FastifyInstance, limits: ServerLimits, metric
   app.setNotFoundHandler((request, reply) => reply.code(404).type('application/json; charset=utf-8').send(notFoundBody(request)))
   // Set at send time, so requests already in flight when SIGTERM came also close their
   // connection: the client then opens a new one, to a replica that is not going away.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // A callback hook, not an async one: no promise per response.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (lifecycle.draining) reply.header('connection', 'close')
-    return payload
+    done(null, payload)
   })
 }
 

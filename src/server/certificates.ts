@@ -14,7 +14,6 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { dirname, join } from 'node:path'
 import { createSecureContext } from 'node:tls'
-import { generate } from 'selfsigned'
 import { UpgradeGuardError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { errorLine, type ReloadListener } from './policy-source.js'
@@ -100,8 +99,15 @@ function validity(validDays: number): { notBeforeDate: Date; notAfterDate: Date 
   return { notBeforeDate, notAfterDate: new Date(notBeforeDate.getTime() + validDays * DAY_MS) }
 }
 
+/**
+ * `selfsigned` and the ~200 modules under it are loaded only when a certificate is generated:
+ * a server given --tls-cert never needs them (about 10 MiB of RSS and start-up time).
+ */
+const loadSelfsigned = (): Promise<typeof import('selfsigned')> => import('selfsigned')
+
 /** A new CA (EC P-256, SHA-256). */
 export async function generateCa(validDays = 365, commonName = 'upgrade-guard self-signed CA'): Promise<{ readonly key: string; readonly cert: string }> {
+  const { generate } = await loadSelfsigned()
   const ca = await generate([{ name: 'commonName', value: commonName }], {
     keyType: 'ec',
     algorithm: 'sha256',
@@ -117,6 +123,7 @@ export async function generateCa(validDays = 365, commonName = 'upgrade-guard se
 /** A serving certificate for DNS names and IP addresses, signed by `ca` (a fresh key and serial each time). */
 export async function issueServingCertificate(ca: { readonly key: string; readonly cert: string }, sans: readonly string[] = DEFAULT_SANS, validDays = 365): Promise<TlsMaterial> {
   const names = sans.length > 0 ? sans : DEFAULT_SANS
+  const { generate } = await loadSelfsigned()
   const serving = await generate([{ name: 'commonName', value: names[0] ?? 'localhost' }], {
     keyType: 'ec',
     algorithm: 'sha256',

@@ -1,13 +1,17 @@
 /**
  * @module server/log
- * One log line per decision: who asked for what (uid, kind, namespace, name, operation, user,
- * dryRun), what was decided (allowed, rule ids denied / warned / audited / bypassed) and how long
- * it took. Names only: no object bodies, no tokens, no messages that could quote user data
- * beyond the names. Every honoured bypass gets its own warn line with the user and the reason.
+ * One log line per decision: who asked for what (uid, kind, namespace, object — the object's
+ * name —, operation, user, dryRun), what was decided (allowed, rule ids denied / warned /
+ * audited / bypassed) and how long it took. Names only: no object bodies, no tokens, no
+ * messages that could quote user data beyond the names. Every honoured bypass gets its own warn
+ * line with the user and the reason.
+ *
+ * Written through {@link decisionLogger} (no redact: every field here is ours), one object
+ * literal per line, and only when the level is enabled.
  */
 import type { Endpoint, ReviewOutcome } from '../admission/review.js'
 import type { Logger } from '../log.js'
-import { decisionLabel, ruleIds } from './metrics.js'
+import { decisionLabel, ruleIds, type RuleIds } from './metrics.js'
 
 type ResponseOutcome = Extract<ReviewOutcome, { kind: 'response' }>
 
@@ -17,39 +21,48 @@ export interface DecisionLogInput {
   readonly endpoint: Endpoint
   readonly outcome: ResponseOutcome
   readonly latencyMs: number
+  /** When the caller already has them (the metrics need them too). */
+  readonly ids?: RuleIds
 }
 
-export function logDecision(logger: Logger, input: DecisionLogInput): void {
+/**
+ * `levels` answers isLevelEnabled (the logger whose level the operator set); `out` writes (the
+ * same logger, or its decision twin from decisionLogger()). One logger does both in tests.
+ */
+export function logDecision(out: Logger, input: DecisionLogInput, levels: Logger = out): void {
   const { endpoint, outcome, latencyMs } = input
+  const logInfo = levels.isLevelEnabled('info')
+  const ids = input.ids ?? ruleIds(outcome)
+  if (!logInfo && (ids.bypassed.length === 0 || !levels.isLevelEnabled('warn'))) return
   const r = outcome.request
-  // Bindings inline rather than a child logger per request: same line, less work per decision.
-  const bindings = { uid: r.uid, kind: r.kind, namespace: r.namespace, name: r.name }
-  const ids = ruleIds(outcome)
   const decision = outcome.decision
-  logger.info(
-    {
-      ...bindings,
+  if (logInfo) {
+    const line: Record<string, unknown> = {
+      uid: r.uid,
+      kind: r.kind,
+      namespace: r.namespace,
+      object: r.name,
       endpoint,
       operation: r.operation,
-      ...(r.subResource !== undefined ? { subResource: r.subResource } : {}),
-      user: r.username,
-      dryRun: r.dryRun,
-      allowed: outcome.body.response.allowed,
-      decision: decisionLabel(endpoint, outcome),
-      denied: ids.denied,
-      warned: ids.warned,
-      audited: ids.audited,
-      bypassed: ids.bypassed,
-      ...(decision?.skipped !== undefined ? { skipped: decision.skipped } : {}),
-      ...(outcome.mutation !== undefined ? { patchOps: outcome.mutation.patch.length } : {}),
-      latency_ms: Math.round(latencyMs * 1000) / 1000,
-    },
-    'admission decision',
-  )
-  if (ids.bypassed.length > 0) {
+    }
+    if (r.subResource !== undefined) line.subResource = r.subResource
+    line.user = r.username
+    line.dryRun = r.dryRun
+    line.allowed = outcome.body.response.allowed
+    line.decision = decisionLabel(endpoint, outcome)
+    line.denied = ids.denied
+    line.warned = ids.warned
+    line.audited = ids.audited
+    line.bypassed = ids.bypassed
+    if (decision?.skipped !== undefined) line.skipped = decision.skipped
+    if (outcome.mutation !== undefined) line.patchOps = outcome.mutation.patch.length
+    line.latency_ms = Math.round(latencyMs * 1000) / 1000
+    out.info(line, 'admission decision')
+  }
+  if (ids.bypassed.length > 0 && levels.isLevelEnabled('warn')) {
     const reason = decision?.bypassReason?.slice(0, MAX_REASON)
     for (const rule of ids.bypassed) {
-      logger.warn({ ...bindings, rule, user: r.username, reason: reason ?? null, dryRun: r.dryRun }, `bypass honoured: ${rule} skipped for ${r.username}`)
+      out.warn({ uid: r.uid, kind: r.kind, namespace: r.namespace, object: r.name, rule, user: r.username, reason: reason ?? null, dryRun: r.dryRun }, `bypass honoured: ${rule} skipped for ${r.username}`)
     }
   }
 }

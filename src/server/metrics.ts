@@ -56,11 +56,25 @@ export function decisionLabel(endpoint: Endpoint, outcome: ResponseOutcome): Dec
   return (response.warnings?.length ?? 0) > 0 ? 'warned' : 'allowed'
 }
 
+export interface RuleIds {
+  readonly denied: string[]
+  readonly warned: string[]
+  readonly audited: string[]
+  readonly bypassed: string[]
+}
+
+/** Unique rule ids in order of first appearance (no Set for the usual zero or one). */
+function ids(vs: readonly { rule: string }[] | undefined): string[] {
+  const out: string[] = []
+  if (vs === undefined) return out
+  for (const v of vs) if (!out.includes(v.rule)) out.push(v.rule)
+  return out
+}
+
 /** Rule ids per category, each once per request. */
-export function ruleIds(outcome: ResponseOutcome): { denied: string[]; warned: string[]; audited: string[]; bypassed: string[] } {
-  const ids = (vs: readonly { rule: string }[] | undefined): string[] => [...new Set((vs ?? []).map((v) => v.rule))]
+export function ruleIds(outcome: ResponseOutcome): RuleIds {
   const d = outcome.decision
-  const mutationWarned = (outcome.mutation?.warnings ?? []).map((w) => RULE_PREFIX.exec(w)?.[1]).filter((r): r is string => r !== undefined)
+  const mutationWarned = d !== undefined ? [] : (outcome.mutation?.warnings ?? []).map((w) => RULE_PREFIX.exec(w)?.[1]).filter((r): r is string => r !== undefined)
   return {
     denied: ids(d?.denied),
     warned: d !== undefined ? ids(d.warnings) : [...new Set(mutationWarned)],
@@ -92,6 +106,12 @@ export class ServerMetrics {
   private readonly auditSeries = new Map<string, { rule: string; kind: string; namespace: string }>()
   private state: StateSource | undefined
   private tls: TlsSource | undefined
+  /**
+   * Labelled children by label values: prom-client hashes the label object on every inc() or
+   * observe(); a decision touches two to four series, the same few again and again.
+   */
+  private readonly children = new Map<string, { inc(): void }>()
+  private readonly durations = new Map<Endpoint, { observe(value: number): void }>()
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry]
@@ -167,15 +187,26 @@ export class ServerMetrics {
     if (sources.tls !== undefined) this.tls = sources.tls
   }
 
-  observeDecision(endpoint: Endpoint, outcome: ResponseOutcome, seconds: number): void {
+  observeDecision(endpoint: Endpoint, outcome: ResponseOutcome, seconds: number, ids: RuleIds = ruleIds(outcome)): void {
     const kind = kindLabel(outcome.request.kind)
-    this.requests.inc({ endpoint, kind, operation: operationLabel(outcome.request.operation), decision: decisionLabel(endpoint, outcome) })
-    this.duration.observe({ endpoint }, seconds)
-    const ids = ruleIds(outcome)
-    for (const rule of ids.denied) this.denials.inc({ rule, kind })
-    for (const rule of ids.warned) this.warnings.inc({ rule, kind })
-    for (const rule of ids.audited) this.audits.inc({ rule, kind })
-    for (const rule of ids.bypassed) this.bypasses.inc({ rule, kind })
+    const operation = operationLabel(outcome.request.operation)
+    const decision = decisionLabel(endpoint, outcome)
+    this.child('requests', `${endpoint}|${kind}|${operation}|${decision}`, () => this.requests.labels({ endpoint, kind, operation, decision })).inc()
+    let duration = this.durations.get(endpoint)
+    if (duration === undefined) this.durations.set(endpoint, (duration = this.duration.labels({ endpoint })))
+    duration.observe(seconds)
+    for (const rule of ids.denied) this.child('denials', `${rule}|${kind}`, () => this.denials.labels({ rule, kind })).inc()
+    for (const rule of ids.warned) this.child('warnings', `${rule}|${kind}`, () => this.warnings.labels({ rule, kind })).inc()
+    for (const rule of ids.audited) this.child('audits', `${rule}|${kind}`, () => this.audits.labels({ rule, kind })).inc()
+    for (const rule of ids.bypassed) this.child('bypasses', `${rule}|${kind}`, () => this.bypasses.labels({ rule, kind })).inc()
+  }
+
+  /** Label values are bounded (known kinds, operations, rule ids), so this map is too. */
+  private child(metric: string, labels: string, make: () => { inc(): void }): { inc(): void } {
+    const k = `${metric}|${labels}`
+    let c = this.children.get(k)
+    if (c === undefined) this.children.set(k, (c = make()))
+    return c
   }
 
   observeRejected(endpoint: Endpoint, code: number): void {

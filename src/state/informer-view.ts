@@ -549,6 +549,7 @@ class Reflector {
     else this.spec.clear()
     let ignored = 0
     for (const item of list.items) if (view.upsert(item) === undefined) ignored++
+    view.settle()
     const wasSynced = this.health.isSynced
     this.health.listed(this.deps.now())
     const fields = { cache: this.name, objects: list.items.length, resourceVersion: list.metadata?.resourceVersion }
@@ -816,6 +817,7 @@ export async function listClusterState(options: { readonly kubeConfig: KubeConfi
   )
   for (const list of lists) for (const item of list.items) view.upsert(item)
   if (options.lifecycle === true) await readManagementVersion(options.kubeConfig, view.lifecycleIndex)
+  view.settle()
   view.setStatus({ available: true, updatedAt: Date.now() })
   return view
 }

@@ -101,15 +101,18 @@ export function parseStateObjects(text: string, file: string): StateObject[] {
 
 /** Every object of a state snapshot below the given paths, one file at a time. */
 export function readStateObjects(paths: readonly string[]): StateObject[] {
-  return listManifestFiles(paths).flatMap((file) => {
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (e) {
-      throw new UpgradeGuardError('UG_ERR_STATE_READ', `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file, cause: e })
-    }
-    return parseStateObjects(text, file)
-  })
+  return listManifestFiles(paths).flatMap((file) => readStateFile(file))
+}
+
+/** The objects of one state file (for callers that take them a file at a time). */
+export function readStateFile(file: string): StateObject[] {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (e) {
+    throw new UpgradeGuardError('UG_ERR_STATE_READ', `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file, cause: e })
+  }
+  return parseStateObjects(text, file)
 }
 
 function isListKind(value: Readonly<Record<string, unknown>>): boolean {

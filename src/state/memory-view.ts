@@ -32,6 +32,7 @@ export class MemoryView implements ClusterView {
   private changes = 0
   /** Machines, hosts, pools, inventories, Deployments, management version. */
   readonly lifecycleIndex = new LifecycleIndex()
+  private records = new RecordBuilder()
 
   constructor(catalogRef: CatalogRef, status: ViewStatus = { available: true, updatedAt: Date.now() }) {
     this.catalogRef = catalogRef
@@ -120,10 +121,18 @@ export class MemoryView implements ClusterView {
     return { clusters: this.clusters.size, controlPlanes: this.kcps.size, machineDeployments: this.mds.size, catalogEntries: this.catalogValue?.entries.size ?? 0 }
   }
 
+  /**
+   * After a bulk fill (files loaded, a list applied): forget the table of shared strings. The
+   * stored records keep sharing theirs; later upserts start a new, small table.
+   */
+  settle(): void {
+    this.records = new RecordBuilder()
+  }
+
   /** Adds or replaces an object; returns what it was taken as, or undefined if not tracked. */
   upsert(input: unknown): ObjectKind | undefined {
     this.changes++
-    const obj = slim(input)
+    const obj = this.records.build(input)
     if (isCatalogObject(obj, this.catalogRef)) {
       this.catalogValue = readCatalog(obj)
       return 'Catalog'
@@ -226,20 +235,56 @@ export class MemoryView implements ClusterView {
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
 
+/** Strings at least this long may be V8 slices of the text they were parsed from. */
+const SLICE_MIN = 13
+/** Distinct strings remembered for sharing; past this the table starts afresh (bounded). */
+const MAX_INTERNED = 100_000
+
 /**
- * Drops what no rule reads and what makes a live object several times its size: managedFields
- * and kubectl's last-applied copy of the whole object. Thousands of KCPs and MDs then fit in a
- * small heap.
+ * The one record builder for every stored object, from files and from list+watch alike:
+ * - drops what no rule reads and what makes a live object several times its size: managedFields
+ *   and kubectl's last-applied copy of the whole object;
+ * - copies every string out of the text it was parsed from. js-yaml hands out V8 sliced
+ *   strings, each keeping the whole file text alive (15.9 MiB for the big state) for as long as
+ *   one short value of it is stored;
+ * - stores each distinct string once: the same apiVersions, kinds, label keys, namespaces and
+ *   cluster names repeat across thousands of objects.
+ * Thousands of KCPs and MDs then fit in a few MiB of heap.
  */
-function slim(obj: unknown): unknown {
-  if (!isRecord(obj) || !isRecord(obj.metadata)) return obj
-  const { managedFields, ...metadata } = obj.metadata
-  const annotations = isRecord(metadata.annotations) ? metadata.annotations : undefined
-  const hasLastApplied = annotations !== undefined && Object.hasOwn(annotations, LAST_APPLIED)
-  if (managedFields === undefined && !hasLastApplied) return obj
-  if (!hasLastApplied) return { ...obj, metadata }
-  const { [LAST_APPLIED]: _copy, ...rest } = annotations
-  return { ...obj, metadata: { ...metadata, annotations: rest } }
+export class RecordBuilder {
+  private strings = new Map<string, string>()
+
+  build(obj: unknown): unknown {
+    return this.copy(obj, 'root')
+  }
+
+  /** `where`: the object itself, its metadata, its annotations, or anything below. */
+  private copy(value: unknown, where: 'root' | 'metadata' | 'annotations' | 'inner'): unknown {
+    if (typeof value === 'string') return this.intern(value)
+    if (value === null || typeof value !== 'object') return value
+    if (Array.isArray(value)) return value.map((v: unknown) => this.copy(v, 'inner'))
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) {
+      if (where === 'metadata' && k === 'managedFields') continue
+      if (where === 'annotations' && k === LAST_APPLIED) continue
+      const inner = where === 'root' && k === 'metadata' ? 'metadata' : where === 'metadata' && k === 'annotations' ? 'annotations' : 'inner'
+      const copied = this.copy(v, inner)
+      // An own `__proto__` key (JSON.parse makes one) must stay a plain key, not set the prototype.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: copied, enumerable: true, writable: true, configurable: true })
+      else out[k] = copied
+    }
+    return out
+  }
+
+  private intern(s: string): string {
+    const known = this.strings.get(s)
+    if (known !== undefined) return known
+    // A fresh, flat copy: no reference to the parsed text survives.
+    const own = s.length < SLICE_MIN ? s : (JSON.parse(JSON.stringify(s)) as string)
+    if (this.strings.size >= MAX_INTERNED) this.strings = new Map()
+    this.strings.set(own, own)
+    return own
+  }
 }
 
 function addTo(index: Map<string, Set<string>>, k: string, value: string): void {

@@ -7,7 +7,6 @@
  * NEWER than `v1.33.7` (ACP ships v1.34.5, then v1.34.5-1, then v1.34.5-3). semver does the
  * major.minor.patch arithmetic; the revision ordering is ours.
  */
-import semver from 'semver'
 
 export interface Version {
   readonly major: number
@@ -33,34 +32,52 @@ const CORE = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z]+(?:[.-][
 const NUMERIC = /^\d+$/
 
 /**
+ * Results by input, one map per option. The same few versions (the request's, its cluster's,
+ * the catalog keys) are parsed by several rules on every request; a result is immutable, so it
+ * is shared. Bounded: a stranger sending made-up versions only ever costs a clear.
+ */
+const PARSED = { strict: new Map<string, ParseResult>(), lenient: new Map<string, ParseResult>() }
+const MAX_CACHED = 2048
+
+/**
  * Parses a version. Without `allowMissingV` a version lacking the leading `v` is refused, and
- * the result names the fixed spelling in `fixed`.
+ * the result names the fixed spelling in `fixed`. The result is frozen (and may be shared).
  */
 export function parseVersion(input: unknown, options: ParseOptions = {}): ParseResult {
   if (typeof input !== 'string') return { ok: false, reason: `expected a string, got ${describeType(input)}` }
-  if (input.length === 0) return { ok: false, reason: 'is empty' }
-  if (input.length > MAX_LENGTH) return { ok: false, reason: `is longer than ${MAX_LENGTH} characters` }
+  const cache = options.allowMissingV === true ? PARSED.lenient : PARSED.strict
+  const cached = cache.get(input)
+  if (cached !== undefined) return cached
+  const result = parseUncached(input, options)
+  if (cache.size >= MAX_CACHED) cache.clear()
+  cache.set(input, result)
+  return result
+}
+
+function parseUncached(input: string, options: ParseOptions): ParseResult {
+  if (input.length === 0) return Object.freeze({ ok: false, reason: 'is empty' })
+  if (input.length > MAX_LENGTH) return Object.freeze({ ok: false, reason: `is longer than ${MAX_LENGTH} characters` })
   const hasV = input.startsWith('v')
   const body = hasV ? input.slice(1) : input
   const match = CORE.exec(body)
   if (match === null) {
-    return { ok: false, reason: 'is not of the form vMAJOR.MINOR.PATCH[-REVISION] (e.g. v1.33.7 or v1.33.7-2)' }
+    return Object.freeze({ ok: false, reason: 'is not of the form vMAJOR.MINOR.PATCH[-REVISION] (e.g. v1.33.7 or v1.33.7-2)' })
   }
   const [, major, minor, patch, suffix] = match
-  const version: Version = {
+  const version: Version = Object.freeze({
     major: Number(major),
     minor: Number(minor),
     patch: Number(patch),
-    revision: suffix === undefined ? [] : suffix.split(/[.-]/).map((p) => (NUMERIC.test(p) ? Number(p) : p)),
+    revision: Object.freeze(suffix === undefined ? [] : suffix.split(/[.-]/).map((p) => (NUMERIC.test(p) ? Number(p) : p))),
     raw: `v${body}`,
-  }
+  })
   if (!Number.isSafeInteger(version.major) || !Number.isSafeInteger(version.minor) || !Number.isSafeInteger(version.patch)) {
-    return { ok: false, reason: 'has a number too large to compare' }
+    return Object.freeze({ ok: false, reason: 'has a number too large to compare' })
   }
   if (!hasV && options.allowMissingV !== true) {
-    return { ok: false, reason: `lacks the leading "v"; use "v${body}"`, fixed: `v${body}` }
+    return Object.freeze({ ok: false, reason: `lacks the leading "v"; use "v${body}"`, fixed: `v${body}` })
   }
-  return { ok: true, version }
+  return Object.freeze({ ok: true, version })
 }
 
 /** Parses or returns undefined; for places where a bad version was already reported elsewhere. */
@@ -78,12 +95,14 @@ function comparePart(a: string | number, b: string | number): number {
 }
 
 /**
- * Total order: major.minor.patch (semver), then the revision part by part (numbers as numbers);
- * no revision is the oldest build of that patch.
+ * Total order: major.minor.patch (numerically, as semver orders them: the numbers are safe
+ * integers, so plain comparison; no SemVer objects on the admission path), then the revision
+ * part by part (numbers as numbers); no revision is the oldest build of that patch.
  */
 export function compareVersions(a: Version, b: Version): number {
-  const core = semver.compare(`${a.major}.${a.minor}.${a.patch}`, `${b.major}.${b.minor}.${b.patch}`)
-  if (core !== 0) return core
+  if (a.major !== b.major) return a.major < b.major ? -1 : 1
+  if (a.minor !== b.minor) return a.minor < b.minor ? -1 : 1
+  if (a.patch !== b.patch) return a.patch < b.patch ? -1 : 1
   const length = Math.min(a.revision.length, b.revision.length)
   for (let i = 0; i < length; i++) {
     const order = comparePart(a.revision[i] as string | number, b.revision[i] as string | number)

@@ -23,7 +23,7 @@ import {
   validReview,
   viaJson,
   type Json,
-} from '../../src/bench/arbitraries.js'
+} from '../../bench/arbitraries.js'
 import { DEFAULT_POLICY } from '../../src/policy/load.js'
 import { buildServer, type GuardServer } from '../../src/server/build-server.js'
 import { generateCertificates, staticTls } from '../../src/server/certificates.js'

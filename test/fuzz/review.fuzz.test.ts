@@ -20,7 +20,7 @@ import {
   prototypeFingerprint,
   validReview,
   viaJson,
-} from '../../src/bench/arbitraries.js'
+} from '../../bench/arbitraries.js'
 import { DEFAULT_POLICY } from '../../src/policy/load.js'
 import { loadFileView } from '../../src/state/file-view.js'
 import { MemoryView } from '../../src/state/memory-view.js'

@@ -140,7 +140,7 @@ describe('decision logs', () => {
       uid: (JSON.parse(review) as { request: { uid: string } }).request.uid,
       kind: 'KubeadmControlPlane',
       namespace: 'cpaas-system',
-      name: 'bm-workload-control-plane',
+      object: 'bm-workload-control-plane',
       endpoint: 'validate',
       operation: 'UPDATE',
       user: 'admin',
@@ -168,7 +168,7 @@ describe('decision logs', () => {
     const r = await post(app, '/validate', JSON.stringify(review))
     expect((r.json() as { response: { allowed: boolean } }).response.allowed).toBe(true)
     const warn = lines.find((l) => l.level === 'warn' && l.rule === 'max-surge-zero')
-    expect(warn).toMatchObject({ user: 'admin', reason: 'INC-4711: spare host racked for this rollout', kind: 'KubeadmControlPlane', name: 'bm-workload-control-plane' })
+    expect(warn).toMatchObject({ user: 'admin', reason: 'INC-4711: spare host racked for this rollout', kind: 'KubeadmControlPlane', object: 'bm-workload-control-plane' })
     expect(lines.find((l) => l.msg === 'admission decision')).toMatchObject({ allowed: true, bypassed: ['max-surge-zero'] })
     expect(await metrics.registry.getSingleMetricAsString('upgrade_guard_admission_bypasses_total')).toMatch(/rule="max-surge-zero",kind="KubeadmControlPlane"\} 1/)
   })

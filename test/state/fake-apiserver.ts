@@ -97,8 +97,6 @@ export class FakeApiServer {
   /** Resources whose lists answer 404 although discovery lists them (a CRD removed in between). */
   readonly listNotFound = new Set<string>()
   closedStalls = 0
-  /** What GET /version answers (the management cluster's own version). */
-  gitVersion = 'v1.34.2'
   private rv = 100
   /** Watches from a resourceVersion below this get 410 Gone. */
   private compactedBelow = 0

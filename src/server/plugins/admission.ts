@@ -8,12 +8,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { reviewText, serializeOutcome, type Endpoint, type ReviewOutcome } from '../../admission/review.js'
-import type { Logger } from '../../log.js'
+import { decisionLogger, type Logger } from '../../log.js'
 import { isRecord } from '../../objects/unstructured.js'
 import { Confirmer } from '../confirm.js'
 import { allowOnly, type ErrorBody } from '../http-errors.js'
 import { logDecision } from '../log.js'
-import type { ServerMetrics } from '../metrics.js'
+import { ruleIds, type ServerMetrics } from '../metrics.js'
 import type { PolicyProvider } from '../policy-source.js'
 import type { StateSource } from '../state-source.js'
 
@@ -46,6 +46,7 @@ function internalErrorAnswer(text: string): string | undefined {
 export async function admissionPlugin(app: FastifyInstance, options: AdmissionPluginOptions): Promise<void> {
   const { metrics, logger } = options
   const log = logger.child({ component: 'admission' })
+  const decisions = decisionLogger(logger, { component: 'admission' })
   // Live caches only: destructive catalog edits and catalog-key misses get a fresh read first.
   const reader = options.state.readFresh?.bind(options.state)
   const confirmer = reader === undefined ? undefined : new Confirmer({ reader: { readFresh: reader }, logger: log })
@@ -83,8 +84,9 @@ export async function admissionPlugin(app: FastifyInstance, options: AdmissionPl
       return reply.code(200).type('application/json; charset=utf-8').send(answer)
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
-    metrics.observeDecision(endpoint, outcome, seconds)
-    logDecision(log, { endpoint, outcome, latencyMs: seconds * 1000 })
+    const ids = ruleIds(outcome)
+    metrics.observeDecision(endpoint, outcome, seconds, ids)
+    logDecision(decisions, { endpoint, outcome, latencyMs: seconds * 1000, ids }, log)
     return reply.code(200).type('application/json; charset=utf-8').send(bytes)
   }
 

@@ -1,7 +1,7 @@
 /**
  * @module bench/audit-bench
  * The audit of the big state (1,000 Clusters / 1,000 KCPs / 5,000 MDs), for `npm run bench`
- * (bench/run calls `runAuditBench`) or alone: `node dist/bench/audit-bench.js --state DIR`.
+ * (bench/run calls `runAuditBench`) or alone: `node dist-bench/bench/audit-bench.js --state DIR`.
  *
  * In a child process of its own (a clean heap, like the state probe): load the state files,
  * then the audit three times at once (runAudit, the CLI's driver; best and median) and once in
@@ -14,12 +14,12 @@ import { spawnSync } from 'node:child_process'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import { reviewText, serializeOutcome } from '../admission/review.js'
-import { runAudit, runAuditChunked } from '../audit/audit.js'
-import { DEFAULT_POLICY } from '../policy/load.js'
-import type { Policy } from '../policy/types.js'
-import type { ClusterView } from '../state/cluster-view.js'
-import { loadFileView } from '../state/file-view.js'
+import { reviewText, serializeOutcome } from '../src/admission/review.js'
+import { runAudit, runAuditChunked } from '../src/audit/audit.js'
+import { DEFAULT_POLICY } from '../src/policy/load.js'
+import type { Policy } from '../src/policy/types.js'
+import type { ClusterView } from '../src/state/cluster-view.js'
+import { loadFileView } from '../src/state/file-view.js'
 import { benchBodies } from './bodies.js'
 import { BIG_STATE, clusterLayout } from './generate-state.js'
 import { ROOT } from './processes.js'
@@ -160,7 +160,7 @@ const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) =
 if (isMain) {
   const { values } = parseArgs({ options: { state: { type: 'string' } } })
   if (values.state === undefined) {
-    process.stderr.write('usage: node dist/bench/audit-bench.js --state DIR\n')
+    process.stderr.write('usage: node dist-bench/bench/audit-bench.js --state DIR\n')
     process.exit(2)
   }
   process.stdout.write(`${JSON.stringify(await probe(values.state))}\n`)

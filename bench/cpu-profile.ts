@@ -3,13 +3,12 @@
  * Summarises a V8 `.cpuprofile` (from `node --cpu-prof`): the functions with the most self time,
  * and the project's own functions (dist/) by inclusive time, so a missed target points at code.
  *
- * Usage: node dist/bench/cpu-profile.js FILE.cpuprofile [top] [function whose callers to show...]
+ * Usage: node dist-bench/bench/cpu-profile.js FILE.cpuprofile [top] [function whose callers to show...]
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { ROOT } from './processes.js'
 
-/** The repository root (dist/bench/../..), with a trailing slash. */
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 interface ProfileNode {
   readonly id: number
@@ -68,7 +67,7 @@ export function hotSpots(file: string): { readonly self: HotSpot[]; readonly own
   const all = [...inclusive.keys()].map(spot).filter((s) => !skip.has(s.name))
   return {
     self: [...all].sort((a, b) => b.selfShare - a.selfShare),
-    own: all.filter((s) => s.where.startsWith('dist/') && !s.where.startsWith('dist/bench/')).sort((a, b) => b.totalShare - a.totalShare),
+    own: all.filter((s) => s.where.startsWith('dist/') && !s.where.startsWith('dist-bench/bench/')).sort((a, b) => b.totalShare - a.totalShare),
     sampledMs: total / 1000,
   }
 }
@@ -120,7 +119,7 @@ const CATEGORIES: readonly { readonly name: string; readonly test: (stack: reado
   { name: 'serializeOutcome (JSON.stringify of the answer)', test: (s) => s.some((c) => c.url.endsWith('dist/admission/review.js') && c.functionName === 'serializeOutcome') },
   { name: 'JSON.parse of the body (reviewText)', test: (s) => s.some((c) => c.url.endsWith('dist/admission/review.js') && c.functionName === 'reviewText') },
   { name: 'socket/TLS write (native)', test: (_s, leaf) => ['writeUtf8String', 'writev', 'writeBuffer', 'writeLatin1String'].includes(leaf.functionName) },
-  { name: 'baseline handler (JSON.parse, answer)', test: (s) => s.some((c) => c.url.endsWith('dist/bench/baseline-server.js')) },
+  { name: 'baseline handler (JSON.parse, answer)', test: (s) => s.some((c) => c.url.endsWith('dist-bench/bench/baseline-server.js')) },
   { name: 'fastify (routing, hooks, content-type parser, reply)', test: (s) => s.some((c) => /\/(fastify|find-my-way|avvio|@fastify|fast-json-stringify|secure-json-parse|toad-cache)\//.test(c.url)) },
   { name: 'node http/tls/stream internals and other', test: () => true },
 ]
@@ -161,7 +160,7 @@ export function formatHotSpots(file: string, top = 15): string {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [file, top, ...callers] = process.argv.slice(2)
   if (file === undefined) {
-    process.stderr.write('usage: node dist/bench/cpu-profile.js FILE.cpuprofile [top] [function whose callers to show...]\n')
+    process.stderr.write('usage: node dist-bench/bench/cpu-profile.js FILE.cpuprofile [top] [function whose callers to show...]\n')
     process.exit(2)
   }
   process.stdout.write(`${formatHotSpots(file, top === undefined ? 15 : Number(top))}\n`)

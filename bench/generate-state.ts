@@ -4,7 +4,7 @@
  * catalog) as `kubectl get <kind> -A -o yaml` prints it (one `kind: List` file per kind, no
  * managedFields), and a folder of proposed manifests for `upgrade-guard validate`.
  *
- * Usage: node dist/bench/generate-state.js <dir> [clusters] [mdsPerCluster]
+ * Usage: node dist-bench/bench/generate-state.js <dir> [clusters] [mdsPerCluster]
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -124,7 +124,7 @@ export function generateProposed(dir: string, layout: readonly GeneratedCluster[
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [dir, clusters, mdsPerCluster] = process.argv.slice(2)
   if (dir === undefined) {
-    process.stderr.write('usage: node dist/bench/generate-state.js <dir> [clusters] [mdsPerCluster]\n')
+    process.stderr.write('usage: node dist-bench/bench/generate-state.js <dir> [clusters] [mdsPerCluster]\n')
     process.exit(2)
   }
   const shape: StateShape = { ...BIG_STATE, ...(clusters ? { clusters: Number(clusters) } : {}), ...(mdsPerCluster ? { mdsPerCluster: Number(mdsPerCluster) } : {}) }

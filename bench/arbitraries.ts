@@ -9,7 +9,7 @@
  * defineProperty, so they survive JSON.stringify exactly as an attacker's body would carry them.
  */
 import fc from 'fast-check'
-import { review, serializeOutcome, type Endpoint, type ReviewDeps, type ReviewOutcome } from '../admission/review.js'
+import { review, serializeOutcome, type Endpoint, type ReviewDeps, type ReviewOutcome } from '../src/admission/review.js'
 import {
   admissionReview,
   CATALOG_KEYS,

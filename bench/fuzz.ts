@@ -7,13 +7,14 @@
  * Options: --runs N (default 100000), --seed N, --chunk N (runs per fast-check run),
  * --only I (just suite I, all runs: with --seed, replays a printed failure).
  */
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import fc from 'fast-check'
-import type { Endpoint, ReviewDeps } from '../admission/review.js'
-import { DEFAULT_POLICY } from '../policy/load.js'
-import { loadFileView } from '../state/file-view.js'
-import { MemoryView } from '../state/memory-view.js'
+import type { Endpoint, ReviewDeps } from '../src/admission/review.js'
+import { DEFAULT_POLICY } from '../src/policy/load.js'
+import { loadFileView } from '../src/state/file-view.js'
+import { MemoryView } from '../src/state/memory-view.js'
 import {
   addNoise,
   checkNotPolluted,
@@ -28,8 +29,9 @@ import {
   viaJson,
 } from './arbitraries.js'
 import { applyBends, bends, metamorphicBases, metamorphicDeps } from './metamorphic.js'
+import { ROOT } from './processes.js'
 
-const EXAMPLES = fileURLToPath(new URL('../../examples/state', import.meta.url))
+const EXAMPLES = join(ROOT, 'examples/state')
 
 interface Suite {
   readonly name: string

@@ -12,9 +12,9 @@
  * `lagging` (workers two minors behind after a control-plane upgrade).
  */
 import fc from 'fast-check'
-import type { ReviewDeps } from '../admission/review.js'
-import type { Policy } from '../policy/types.js'
-import type { MemoryView } from '../state/memory-view.js'
+import type { ReviewDeps } from '../src/admission/review.js'
+import type { Policy } from '../src/policy/types.js'
+import type { MemoryView } from '../src/state/memory-view.js'
 import { defineOwn, deniedBases, viaJson, type Json } from './arbitraries.js'
 import { admissionReview, CATALOG_KEYS, catalogObject, clusterObject, EXAMPLE_TARGET, kcpObject, mdObject, type Obj } from './bodies.js'
 

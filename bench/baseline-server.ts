@@ -4,7 +4,7 @@
  * body, parses the AdmissionReview and answers `allowed: true` with the request's uid. The real
  * webhook is measured against it (same machine, same TLS certificate, same load, same bodies).
  *
- * Usage: node dist/bench/baseline-server.js --cert FILE --key FILE [--port N]
+ * Usage: node dist-bench/bench/baseline-server.js --cert FILE --key FILE [--port N]
  * Prints one JSON line `{"listening":{"port":N}}` on stdout once it accepts connections.
  */
 import { readFileSync } from 'node:fs'
@@ -58,7 +58,7 @@ export function startBaseline(o: BaselineOptions): Promise<Server> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { cert: { type: 'string' }, key: { type: 'string' }, port: { type: 'string', default: '0' } } })
   if (values.cert === undefined || values.key === undefined) {
-    process.stderr.write('usage: node dist/bench/baseline-server.js --cert FILE --key FILE [--port N]\n')
+    process.stderr.write('usage: node dist-bench/bench/baseline-server.js --cert FILE --key FILE [--port N]\n')
     process.exit(2)
   }
   const server = await startBaseline({ cert: readFileSync(values.cert), key: readFileSync(values.key), port: Number(values.port) })

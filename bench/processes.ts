@@ -5,14 +5,25 @@
  * HTTPS request (the CA is checked here; the load generator itself does not verify).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { openSync, closeSync, readFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
 import { get as httpGet } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { createServer, type AddressInfo } from 'node:net'
+import { dirname, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** The repository root (dist/bench/../..). */
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+/**
+ * The repository root: the nearest folder above this file holding package.json. The same from
+ * the source (bench/, as vitest runs it) and from the build (dist-bench/bench/).
+ */
+export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)))
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return `${dir}${sep}`
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`)
+  }
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -36,10 +47,14 @@ export interface Child {
   stop(): Promise<void>
 }
 
-/** Starts `node <args>` (this Node binary) in the repository root; stdout+stderr go to logFile. */
-export function spawnNode(args: readonly string[], logFile: string, nodeOptions: readonly string[] = []): Child {
+/**
+ * Starts `node <args>` (this Node binary) in the repository root; stdout+stderr go to logFile.
+ * `prefix` runs it through a wrapper that execs it (e.g. `taskset -c 0`), so the pid is node's.
+ */
+export function spawnNode(args: readonly string[], logFile: string, nodeOptions: readonly string[] = [], prefix: readonly string[] = []): Child {
   const fd = openSync(logFile, 'a')
-  const child = spawn(process.execPath, [...nodeOptions, ...args], { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' } })
+  const [command, ...pre] = prefix.length > 0 ? [...prefix, process.execPath] : [process.execPath]
+  const child = spawn(command ?? process.execPath, [...pre, ...nodeOptions, ...args], { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' } })
   closeSync(fd)
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')))
   if (child.pid === undefined) throw new Error(`could not start node ${args.join(' ')}`)

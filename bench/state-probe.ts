@@ -8,45 +8,72 @@
  * --json DIR  fill the view with MemoryView.upsert from JSON list bodies (what list+watch hands
  *             the informer view), or
  * --yaml DIR  with loadFileView (what `serve --state` and `validate --state` do).
+ * --example   bodies for examples/state (bm-workload) instead of the big state's clusters.
+ * --same-as DIR  also fill a second view from the JSON lists in DIR and report whether every
+ *             stored record equals the first view's (the file path and the list+watch path
+ *             must keep the same lean records).
  *
- * Usage: node dist/bench/state-probe.js (--json DIR | --yaml DIR) [--clusters N] [--decisions N]
+ * Run it with --expose-gc for `viewHeapMiB` (heap used after a full GC with the view, minus
+ * before filling it).
+ *
+ * Usage: node --expose-gc dist-bench/bench/state-probe.js (--json DIR | --yaml DIR) [--example] [--clusters N] [--decisions N]
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
-import { review, reviewText, serializeOutcome } from '../admission/review.js'
-import { loadPolicy } from '../policy/load.js'
-import { loadFileView } from '../state/file-view.js'
-import { MemoryView } from '../state/memory-view.js'
-import { benchBodies } from './bodies.js'
+import { isDeepStrictEqual, parseArgs } from 'node:util'
+import { review, reviewText, serializeOutcome } from '../src/admission/review.js'
+import { loadPolicy } from '../src/policy/load.js'
+import { loadFileView } from '../src/state/file-view.js'
+import { MemoryView } from '../src/state/memory-view.js'
+import { benchBodies, EXAMPLE_TARGET } from './bodies.js'
 import { BIG_STATE, clusterLayout } from './generate-state.js'
 import { percentile } from './stats.js'
 import { ROOT } from './processes.js'
 
-const { values } = parseArgs({ options: { json: { type: 'string' }, yaml: { type: 'string' }, clusters: { type: 'string', default: String(BIG_STATE.clusters) }, decisions: { type: 'string', default: '10000' } } })
+const { values } = parseArgs({ options: { json: { type: 'string' }, yaml: { type: 'string' }, clusters: { type: 'string', default: String(BIG_STATE.clusters) }, decisions: { type: 'string', default: '10000' }, example: { type: 'boolean', default: false }, 'same-as': { type: 'string' } } })
+const gc = (globalThis as { gc?: () => void }).gc
+const heapNow = (): number => {
+  gc?.()
+  gc?.()
+  return process.memoryUsage().heapUsed
+}
 const policy = loadPolicy(join(ROOT, 'policies/default.yaml'))
 const mib = (n: number): number => n / 2 ** 20
 const rssBefore = mib(process.memoryUsage().rss)
+const heapBefore = heapNow()
 const started = performance.now()
+const fromJson = (dir: string): MemoryView => {
+  const v = new MemoryView(policy.catalog)
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const list = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { items: unknown[] }
+    for (const item of list.items) v.upsert(item)
+  }
+  // As the informers do after each list.
+  v.settle()
+  return v
+}
 let view: MemoryView
 if (values.json !== undefined) {
-  view = new MemoryView(policy.catalog)
-  for (const file of readdirSync(values.json).filter((f) => f.endsWith('.json')).sort()) {
-    const list = JSON.parse(readFileSync(join(values.json, file), 'utf8')) as { items: unknown[] }
-    for (const item of list.items) view.upsert(item)
-  }
+  view = fromJson(values.json)
 } else if (values.yaml !== undefined) {
   view = loadFileView([values.yaml], policy.catalog).view
 } else {
-  process.stderr.write('usage: node dist/bench/state-probe.js (--json DIR | --yaml DIR)\n')
+  process.stderr.write('usage: node dist-bench/bench/state-probe.js (--json DIR | --yaml DIR)\n')
   process.exit(2)
 }
 const loadMs = performance.now() - started
+const viewHeapMiB = gc === undefined ? Number.NaN : mib(heapNow() - heapBefore)
 const memory = process.memoryUsage()
+let sameRecords: boolean | undefined
+if (values['same-as'] !== undefined) {
+  const other = fromJson(values['same-as'])
+  const records = (v: MemoryView) => v.guardedObjects().map((o) => [`${o.kind}:${o.namespace}/${o.name}`, o] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1))
+  sameRecords = isDeepStrictEqual(records(view), records(other)) && isDeepStrictEqual(view.counts(), other.counts())
+}
 
 // Bodies for every 5th cluster: 200 clusters x (KCP, MD, catalog) = 600 distinct requests.
 const layout = clusterLayout({ ...BIG_STATE, clusters: Number(values.clusters) })
-const texts = layout.filter((_, i) => i % 5 === 0).flatMap((c, i) => benchBodies(c, i * 3).map((b) => JSON.stringify(b.review)))
+const texts = values.example ? benchBodies(EXAMPLE_TARGET).map((b) => JSON.stringify(b.review)) : layout.filter((_, i) => i % 5 === 0).flatMap((c, i) => benchBodies(c, i * 3).map((b) => JSON.stringify(b.review)))
 const deps = { policy, view }
 const n = Number(values.decisions)
 let denied = 0
@@ -83,6 +110,8 @@ process.stdout.write(
     rssBeforeMiB: rssBefore,
     rssMiB: mib(memory.rss),
     heapUsedMiB: mib(memory.heapUsed),
+    viewHeapMiB,
+    ...(sameRecords !== undefined ? { sameRecords } : {}),
     decisions: n,
     distinctBodies: texts.length,
     deniedShare: denied / n,
