@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { Option, type Command } from 'commander'
 import { parseManagementVersion } from '../audit/management-skew.js'
 import { UpgradeGuardError } from '../errors.js'
-import { createLogger, LOG_LEVELS } from '../log.js'
+import { createLogger, LOG_LEVELS, writePlain } from '../log.js'
 import { DEFAULT_POLICY_FILE } from '../policy/load.js'
 import { DEFAULT_CERT_DIR, DEFAULT_SANS } from '../server/certificates.js'
 import type { RunningServer, StateChoice, TlsChoice } from '../server/run.js'
@@ -178,7 +178,8 @@ export function registerServe(program: Command): void {
       }
       process.once('SIGTERM', stop)
       process.once('SIGINT', stop)
-      // stderr, never stdout: stdout is JSON lines only, for log pipelines.
-      process.stderr.write(readyText(running, flags.host, tls))
+      // stderr, never stdout: stdout is JSON lines only, for log pipelines (the log lines queued
+      // before it are flushed first, so a reader sees "listening" before the banner).
+      writePlain(logger, readyText(running, flags.host, tls))
     })
 }

@@ -14,6 +14,12 @@
  *   fresh once and the request judged again with it. If that read fails, the cached verdict
  *   stands (it is a denial: nothing unsafe gets through).
  *
+ * - **Allowing a version change of a bare-metal KCP or MD** (an UPDATE that registry-address
+ *   judged): the Clusters are listed consistently and the request judged again against them, so
+ *   a Cluster that has just lost `cpaas.io/registry-address` (its watch event not delivered yet)
+ *   cannot let a bump through. Version changes are rare (one per rollout step); a failed read
+ *   denies (fail closed), as for destructive catalog edits.
+ *
  * Everything else is answered from the cache alone, with no API call. Both reads are bounded
  * (a few seconds, well below the webhook's timeout) and rate-limited, so a burst of such
  * requests cannot turn the webhook into a load on the API server: catalog re-reads are shared
@@ -37,17 +43,19 @@ export interface FreshReader {
   readFresh(caches: readonly CacheName[], timeoutMs: number): Promise<FreshRead>
 }
 
-export type Confirmation = 'none' | 'consistent-read' | 'consistent-read-failed' | 'fresh-catalog' | 'fresh-catalog-failed'
+export type Confirmation = 'none' | 'consistent-read' | 'consistent-read-failed' | 'fresh-catalog' | 'fresh-catalog-failed' | 'fresh-clusters' | 'fresh-clusters-failed'
 
 export interface ConfirmResult {
   readonly outcome: ResponseOutcome
   readonly confirmation: Confirmation
+  /** The view the verdict came from, when it is not the cached one (confirmations chain on it). */
+  readonly view?: ClusterView
 }
 
 /** Bound on one confirmation read: well below the webhook's timeoutSeconds. */
 export const CONFIRM_TIMEOUT_MS = 3_000
 /** Reads per second each kind of confirmation may start (a token bucket). */
-export const CONFIRM_READS_PER_SECOND = { catalog: 10, guarded: 4 } as const
+export const CONFIRM_READS_PER_SECOND = { catalog: 10, guarded: 4, clusters: 10 } as const
 
 /** A token bucket: `take()` is false once `perSecond` reads were started within about a second. */
 class Budget {
@@ -74,6 +82,10 @@ class Budget {
 }
 
 const GUARDED_CACHES: readonly CacheName[] = ['kubeadmcontrolplanes', 'machinedeployments']
+const CLUSTER_CACHES: readonly CacheName[] = ['clusters']
+
+/** The methods that answer from Clusters alone (links and annotations). */
+const CLUSTER_METHODS = new Set<PropertyKey>(['cluster', 'clusterOfControlPlane'])
 
 /** The methods that answer from KCPs and MDs; with a consistent read they answer from it. */
 const GUARDED_METHODS = new Set<PropertyKey>(['controlPlane', 'machineDeployment', 'controlPlaneOfCluster', 'machineDeploymentsOfCluster', 'usersOfVersion', 'guardedObjects'])
@@ -82,14 +94,14 @@ const GUARDED_METHODS = new Set<PropertyKey>(['controlPlane', 'machineDeployment
  * `base` with some answers taken from `fresh` instead. A Proxy rather than a class, so that
  * methods added to ClusterView later (more caches) keep answering from the base view.
  */
-export function overlayView(base: ClusterView, fresh: ClusterView, take: { readonly catalog?: boolean; readonly guarded?: boolean; readonly status?: ViewStatus }): ClusterView {
+export function overlayView(base: ClusterView, fresh: ClusterView, take: { readonly catalog?: boolean; readonly guarded?: boolean; readonly clusters?: boolean; readonly status?: ViewStatus }): ClusterView {
   return new Proxy(base, {
     get(target, prop) {
       if (prop === 'status' && take.status !== undefined) {
         const status = take.status
         return () => status
       }
-      const source = (prop === 'catalog' && take.catalog === true) || (take.guarded === true && GUARDED_METHODS.has(prop)) ? fresh : target
+      const source = (prop === 'catalog' && take.catalog === true) || (take.guarded === true && GUARDED_METHODS.has(prop)) || (take.clusters === true && CLUSTER_METHODS.has(prop)) ? fresh : target
       const value: unknown = Reflect.get(source, prop, source)
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(source) : value
     },
@@ -119,7 +131,7 @@ export interface ConfirmerOptions {
   readonly reader: FreshReader
   readonly logger: Logger
   readonly timeoutMs?: number
-  readonly readsPerSecond?: { readonly catalog: number; readonly guarded: number }
+  readonly readsPerSecond?: { readonly catalog: number; readonly guarded: number; readonly clusters?: number }
   readonly now?: () => number
 }
 
@@ -129,6 +141,7 @@ export class Confirmer {
   private readonly timeoutMs: number
   private readonly catalogBudget: Budget
   private readonly guardedBudget: Budget
+  private readonly clusterBudget: Budget
   /** The catalog read in flight (one at a time). */
   private catalogRead: Promise<FreshRead> | undefined
   /** The read after it, shared by every request that arrived while it was in flight. */
@@ -142,6 +155,7 @@ export class Confirmer {
     const rates = options.readsPerSecond ?? CONFIRM_READS_PER_SECOND
     this.catalogBudget = new Budget(rates.catalog, now)
     this.guardedBudget = new Budget(rates.guarded, now)
+    this.clusterBudget = new Budget(rates.clusters ?? CONFIRM_READS_PER_SECOND.clusters, now)
   }
 
   /** A catalog read that starts after this call (so it sees every write completed before it). */
@@ -177,8 +191,33 @@ export class Confirmer {
       return { outcome, confirmation: 'none' }
     }
     const isCatalogKeyOnly = !decision.allowed && decision.denied.length > 0 && decision.denied.every((v) => v.rule === 'catalog-key' && v.field !== '(state)')
-    if (isCatalogKeyOnly && deps.view.status().available) return this.recheckCatalogKey(outcome, parse(text), endpoint, deps)
-    return { outcome, confirmation: 'none' }
+    const first = isCatalogKeyOnly && deps.view.status().available ? await this.recheckCatalogKey(outcome, parse(text), endpoint, deps) : { outcome, confirmation: 'none' as const }
+    return this.isVersionChangeAllowed(first.outcome) ? this.confirmClusters(first, parse(text), endpoint, deps) : first
+  }
+
+  /** An allowed UPDATE of a bare-metal KCP/MD whose version changed (registry-address judged it). */
+  private isVersionChangeAllowed(outcome: ResponseOutcome): boolean {
+    const d = outcome.decision
+    return d !== undefined && d.allowed && outcome.request.operation === 'UPDATE' && (d.target?.kind === 'KubeadmControlPlane' || d.target?.kind === 'MachineDeployment') && d.evaluated.includes('registry-address')
+  }
+
+  private async confirmClusters(previous: ConfirmResult, body: unknown, endpoint: Endpoint, deps: ReviewDeps): Promise<ConfirmResult> {
+    const { outcome } = previous
+    let view: ClusterView
+    let confirmation: Confirmation
+    try {
+      if (!this.clusterBudget.take()) throw new Error('too many version changes to confirm at once; retry in a second')
+      const fresh = await this.reader.readFresh(CLUSTER_CACHES, this.timeoutMs)
+      view = overlayView(previous.view ?? deps.view, fresh.view, { clusters: true })
+      confirmation = 'fresh-clusters'
+    } catch (e) {
+      view = unavailableView(previous.view ?? deps.view, `could not confirm the Cluster with a consistent read: ${errorLine(e).slice(0, 200)}`)
+      confirmation = 'fresh-clusters-failed'
+    }
+    const next = review(body, endpoint, { policy: deps.policy, view })
+    const result = next.kind === 'response' ? next : outcome
+    if (!result.body.response.allowed) this.log.info({ uid: outcome.request.uid, confirmation }, 'version change denied after a consistent read of the Clusters (the watch had not delivered a Cluster change yet)')
+    return { outcome: result, confirmation }
   }
 
   private async confirmDestructive(outcome: ResponseOutcome, body: unknown, endpoint: Endpoint, deps: ReviewDeps): Promise<ConfirmResult> {
@@ -208,10 +247,11 @@ export class Confirmer {
       this.log.warn({ uid: outcome.request.uid, err: errorLine(e).slice(0, 200) }, 'could not re-read the catalog; the cached catalog-key denial stands')
       return { outcome, confirmation: 'fresh-catalog-failed' }
     }
-    const next = review(body, endpoint, { policy: deps.policy, view: overlayView(deps.view, fresh.view, { catalog: true }) })
+    const view = overlayView(deps.view, fresh.view, { catalog: true })
+    const next = review(body, endpoint, { policy: deps.policy, view })
     if (next.kind !== 'response') return { outcome, confirmation: 'fresh-catalog' }
     if (next.body.response.allowed) this.log.info({ uid: outcome.request.uid, confirmation: 'fresh-catalog' }, 'catalog-key denial withdrawn: the catalog read fresh has the key (the watch had not delivered it yet)')
-    return { outcome: next, confirmation: 'fresh-catalog' }
+    return { outcome: next, confirmation: 'fresh-catalog', view }
   }
 }
 

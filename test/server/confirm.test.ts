@@ -88,9 +88,9 @@ describe('live caches behind a lagging watch (HTTPS, fake API server)', () => {
 
   afterEach(async () => {
     // Back to the seed, with every event delivered.
-    for (const r of ['configmaps', 'kubeadmcontrolplanes', 'machinedeployments']) fake.releaseEvents(r)
+    for (const r of ['configmaps', 'kubeadmcontrolplanes', 'machinedeployments', 'clusters']) fake.releaseEvents(r)
     for (const o of seed()) fake.apply(o)
-    await waitFor(() => state.view().controlPlane(NS, KCP_NAME)?.version === 'v1.33.7-2' && state.view().catalog()?.entries.size === KEYS.length, 5000, 'the seed')
+    await waitFor(() => state.view().controlPlane(NS, KCP_NAME)?.version === 'v1.33.7-2' && state.view().catalog()?.entries.size === KEYS.length && state.view().cluster(NS, 'bm-workload')?.annotations['cpaas.io/registry-address'] !== undefined, 5000, 'the seed')
   })
 
   const cachedVerdict = (text: string): ReviewOutcome => reviewText(text, 'validate', { policy: policy.current(), view: state.view() })
@@ -150,13 +150,34 @@ describe('live caches behind a lagging watch (HTTPS, fake API server)', () => {
     expect(deniedRules(answer)).toEqual(['catalog-key'])
   })
 
+  it('race: the Cluster lost cpaas.io/registry-address, its watch event is late, a KCP bump arrives → denied by the consistent read of the Clusters', async () => {
+    fake.holdEvents('clusters')
+    fake.apply(cluster({ annotations: {} }))
+    const bump = admissionReview('UPDATE', running, kcp({ version: K, statusVersion: 'v1.33.7-2' }))
+    // The cache still has the annotation: on its own it would allow the bump.
+    expect(allowedOf(cachedVerdict(bump))).toBe(true)
+    const before = lists('clusters')
+    const answer = parseAnswer(await server.post('/validate', bump))
+    expect(answer.response.allowed).toBe(false)
+    expect(deniedRules(answer)).toEqual(['registry-address'])
+    expect(lists('clusters') - before).toBe(1)
+    expect(fake.lists('clusters').at(-1)?.query.resourceVersion).toBeUndefined()
+  })
+
+  it('an allowed bump with the annotation in place: one Cluster list, still allowed', async () => {
+    const before = lists('clusters')
+    const answer = parseAnswer(await server.post('/validate', admissionReview('UPDATE', running, kcp({ version: K, statusVersion: 'v1.33.7-2' }))))
+    expect(answer.response.allowed).toBe(true)
+    expect(lists('clusters') - before).toBe(1)
+  })
+
   it('no read for anything else: an allowed KCP edit, a denial that is not only catalog-key, a catalog edit that only adds keys', async () => {
-    const before = { cm: lists('configmaps'), kcps: lists('kubeadmcontrolplanes') }
+    const before = { cm: lists('configmaps'), kcps: lists('kubeadmcontrolplanes'), clusters: lists('clusters') }
     expect(parseAnswer(await server.post('/validate', admissionReview('UPDATE', running, kcp({ version: 'v1.33.7-2', statusVersion: 'v1.33.7-2', replicas: 5 })))).response.allowed).toBe(true)
     const skip = parseAnswer(await server.post('/validate', admissionReview('UPDATE', running, kcp({ version: 'v1.35.6', statusVersion: 'v1.33.7-2' }))))
     expect(deniedRules(skip)).toContain('control-plane-minor-step')
     expect(parseAnswer(await server.post('/validate', admissionReview('UPDATE', catalog(KEYS), catalog([...KEYS, 'v1.35.6'])))).response.allowed).toBe(true)
-    expect({ cm: lists('configmaps'), kcps: lists('kubeadmcontrolplanes') }).toEqual(before)
+    expect({ cm: lists('configmaps'), kcps: lists('kubeadmcontrolplanes'), clusters: lists('clusters') }).toEqual(before)
   })
 })
 
@@ -201,6 +222,7 @@ describe('Confirmer (unit)', () => {
     const withKey = view([catalog([...KEYS, 'v1.34.5'])])
     const reader: FreshReader = {
       readFresh: async (caches): Promise<FreshRead> => {
+        if (caches.includes('clusters')) return { view: view([cluster()]), caches, resourceVersions: {} }
         reads.push(reads.length + 1)
         const n = reads.length
         await new Promise((r) => setTimeout(r, 20))
@@ -221,6 +243,7 @@ describe('Confirmer (unit)', () => {
     let calls = 0
     const reader: FreshReader = {
       readFresh: async (caches): Promise<FreshRead> => {
+        if (caches.includes('clusters')) return { view: view([cluster()]), caches, resourceVersions: {} }
         calls++
         return { view: view([catalog([...KEYS, 'v1.34.5'])]), caches, resourceVersions: {} }
       },
