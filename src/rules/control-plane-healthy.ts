@@ -23,7 +23,7 @@ export const controlPlaneHealthy: RuleDefinition = {
     if (start === undefined || !facts.isSupplied()) return []
     const { next, field } = start
     if (!facts.has('Machine')) return [notPresent('control-plane-healthy', field, 'Machine', 'the health of the control-plane nodes is unknown')]
-    const clusterName = owningClusterName(ctx, start)
+    const clusterName = owningClusterName(start)
     if (clusterName === undefined) return missingState(ctx, 'control-plane-healthy', field, `no Cluster names KubeadmControlPlane ${qualifiedName(next)}`, 'create the Cluster (spec.controlPlaneRef), or include it in --state')
     const machines = facts.machinesOfCluster(next.namespace, clusterName).filter((m) => isMachineOfControlPlane(m, next.name))
     if (machines.length === 0) return missingState(ctx, 'control-plane-healthy', field, `no control-plane Machine of cluster ${next.namespace}/${clusterName} in the cluster-state view`, 'wait until CAPI has created them, or include them in --state')

@@ -31,10 +31,10 @@ export function rolloutStart(ctx: RuleContext): RolloutStart | undefined {
 }
 
 /** The Cluster the object belongs to, by the links an edit cannot bend. */
-export function owningClusterName(ctx: RuleContext, start: RolloutStart): string | undefined {
-  const { old, next } = start
-  if (next.kind === 'KubeadmControlPlane') return ctx.view.clusterOfControlPlane(next.namespace, next.name)?.name ?? old.clusterName ?? next.clusterName
-  return old.clusterName ?? next.clusterName
+export function owningClusterName(start: RolloutStart): string | undefined {
+  // The engine judges each Cluster membership it decided (objects/links: controlPlaneRef, then
+  // the stored label/owner; spec.clusterName for an MD) as its own target: old and new carry it.
+  return start.next.clusterName
 }
 
 const WHERE = 'the cluster-state view'

@@ -22,7 +22,7 @@ export const workersHealthy: RuleDefinition = {
     if (start === undefined || !facts.isSupplied()) return []
     const { next, field } = start
     if (!facts.has('Machine')) return [notPresent('workers-healthy', field, 'Machine', 'the health of the worker nodes is unknown')]
-    const clusterName = owningClusterName(ctx, start)
+    const clusterName = owningClusterName(start)
     if (clusterName === undefined) return missingState(ctx, 'workers-healthy', 'spec.clusterName', `MachineDeployment ${qualifiedName(next)} names no cluster`, 'set spec.clusterName')
     const machines = facts.machinesOfCluster(next.namespace, clusterName).filter((m) => isMachineOfDeployment(m, next.name))
     const bad = machines.flatMap((m) => {
