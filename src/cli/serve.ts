@@ -145,7 +145,7 @@ export function registerServe(program: Command): void {
     .option('--shutdown-timeout <seconds>', 'after SIGTERM, cut requests still running after this', seconds('--shutdown-timeout', 600), 25)
     .option('--audit-interval <seconds>', 'audit every existing object this often, and when the state changes (GET /audit, upgrade_guard_audit_findings); 0: off', seconds('--audit-interval', 86_400), 300)
     .option('--audit-debounce <seconds>', 'after a state change, wait this long without further changes before re-auditing', seconds('--audit-debounce', 600), 2)
-    .option('--management-version <version>', "the management cluster's Kubernetes version for the audit's version-skew check (default with live state: GET /version)")
+    .option('--management-version <version>', "the management cluster's Kubernetes version, for the management-version rule and the audit's skew check with --state (live state reads GET /version)")
     .action(async (flags: ServeFlags) => {
       const state = stateChoice(flags)
       const tls = tlsChoice(flags)

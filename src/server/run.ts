@@ -159,7 +159,8 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
 
     let state: StateSource
     if (options.state.kind === 'files') {
-      const files = startFileStateSource({ paths: options.state.paths, catalog: () => policy.current().catalog, logger, onReload: (ok) => metrics.observeReload('state', ok), ...every })
+      const managementVersion = options.audit?.managementVersion
+      const files = startFileStateSource({ paths: options.state.paths, catalog: () => policy.current().catalog, logger, onReload: (ok) => metrics.observeReload('state', ok), ...every, ...(managementVersion === undefined ? {} : { managementVersion }) })
       policy.onChange((next, previous) => {
         if (next.catalog.namespace !== previous.catalog.namespace || next.catalog.name !== previous.catalog.name) void files.reload()
       })

@@ -68,6 +68,8 @@ export interface FileStateOptions {
   readonly intervalMs?: number
   readonly onReload?: ReloadListener
   readonly now?: () => number
+  /** `--management-version`: files carry no GET /version, so the flag stands in for it. */
+  readonly managementVersion?: string
 }
 
 export interface FileStateSource extends StateSource {
@@ -81,14 +83,19 @@ export function startFileStateSource(options: FileStateOptions): FileStateSource
   const { paths, logger } = options
   const now = options.now ?? Date.now
   const log = logger.child({ source: 'state', paths })
-  let view: ClusterView = loadFileView(paths, options.catalog()).view
+  const load = (): ClusterView => {
+    const loaded = loadFileView(paths, options.catalog()).view
+    if (options.managementVersion !== undefined) loaded.lifecycleIndex.setManagementVersion(options.managementVersion)
+    return loaded
+  }
+  let view: ClusterView = load()
   let lastError: string | undefined
   let staleSince: number | undefined
   logCounts(log, view, 'cluster-state view loaded from files')
 
   const reload = (): void => {
     try {
-      view = loadFileView(paths, options.catalog()).view
+      view = load()
     } catch (e) {
       lastError = errorLine(e)
       staleSince ??= now()
