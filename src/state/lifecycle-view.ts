@@ -22,6 +22,7 @@ import {
   type MachineTemplateRecord,
   type PoolRecord,
 } from '../objects/lifecycle.js'
+import { addTo, removeFrom } from './set-index.js'
 
 export interface LifecycleFacts {
   /** False for a file snapshot with no lifecycle object and no management version. */
@@ -169,17 +170,4 @@ export class LifecycleIndex implements LifecycleFacts {
     if (existing.kind === 'Machine' && existing.clusterName !== undefined) removeFrom(this.machinesByCluster, key(namespace, existing.clusterName), k)
     if (existing.kind === 'MachineInventoryPool' && existing.clusterName !== undefined) removeFrom(this.poolsByCluster, key(namespace, existing.clusterName), k)
   }
-}
-
-function addTo(index: Map<string, Set<string>>, k: string, value: string): void {
-  let set = index.get(k)
-  if (set === undefined) index.set(k, (set = new Set()))
-  set.add(value)
-}
-
-function removeFrom(index: Map<string, Set<string>>, k: string, value: string): void {
-  const set = index.get(k)
-  if (set === undefined) return
-  set.delete(value)
-  if (set.size === 0) index.delete(k)
 }

@@ -9,6 +9,7 @@ import { getString, isRecord } from '../objects/unstructured.js'
 import type { ClusterView, ViewStatus } from './cluster-view.js'
 import { LifecycleIndex, type LifecycleFacts } from './lifecycle-view.js'
 import { LIFECYCLE_KINDS, lifecycleKindOf, type LifecycleKind } from '../objects/lifecycle.js'
+import { addTo, removeFrom } from './set-index.js'
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`
 
@@ -285,19 +286,6 @@ export class RecordBuilder {
     this.strings.set(own, own)
     return own
   }
-}
-
-function addTo(index: Map<string, Set<string>>, k: string, value: string): void {
-  let set = index.get(k)
-  if (set === undefined) index.set(k, (set = new Set()))
-  set.add(value)
-}
-
-function removeFrom(index: Map<string, Set<string>>, k: string, value: string): void {
-  const set = index.get(k)
-  if (set === undefined) return
-  set.delete(value)
-  if (set.size === 0) index.delete(k)
 }
 
 function splitOnce(s: string, sep: string): [string, string] {

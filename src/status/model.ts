@@ -16,6 +16,7 @@ import {
   machineProblem,
   type BaremetalMachineRecord,
   type MachineRecord,
+  type PoolCounters,
   type PoolRecord,
 } from '../objects/lifecycle.js'
 import type { Policy } from '../policy/types.js'
@@ -47,14 +48,8 @@ export interface RolloutStatus {
   readonly pool: string | undefined
 }
 
-export interface PoolStatus {
+export interface PoolStatus extends PoolCounters {
   readonly name: string
-  readonly available: number
-  readonly allocated: number
-  readonly preparing: number
-  readonly reprovisioning: number
-  readonly unavailable: number
-  readonly total: number
   /** available + allocated + preparing + reprovisioning + unavailable = total */
   readonly balances: boolean
   /** balances, and preparing = reprovisioning = 0 (the seed's verification). */
