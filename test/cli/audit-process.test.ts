@@ -141,7 +141,7 @@ describe('audit --kubeconfig: the cluster listed once, its version from GET /ver
       const kubeconfig = join(tmp, 'kubeconfig')
       writeFileSync(
         kubeconfig,
-        `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: ${fake.url}\n    insecure-skip-tls-verify: true\nusers:\n- name: fake-user\n  user:\n    token: ${fake.token}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake-user\ncurrent-context: fake\n`,
+        fake.kubeconfigYaml(),
       )
       const live = await runCli(['audit', '--kubeconfig', kubeconfig, '--policy', 'examples/audit/policy.yaml', '-o', 'json'])
       expect(live.stderr).toBe('')

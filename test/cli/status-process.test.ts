@@ -129,7 +129,7 @@ describe('status --watch against the fake list/watch API server', () => {
     fake = await FakeApiServer.start({ servedVersions: { 'infrastructure.cluster.x-k8s.io': ['v1beta1'], 'elemental.cattle.io': ['v1beta1'] } })
     for (const entry of readManifests([`${MOMENTS}/04-pool-exhausted`])) fake.apply(entry.object as Record<string, unknown>)
     const kubeconfig = join(dir, 'kubeconfig')
-    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: ${fake.url}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: ${fake.token}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: u\ncurrent-context: fake\n`)
+    writeFileSync(kubeconfig, fake.kubeconfigYaml())
     const child = spawn(process.execPath, [CLI, 'status', ...CLUSTER, '--kubeconfig', kubeconfig, '--watch', '--interval', '100'], { cwd: ROOT })
     let stdout = ''
     let stderr = ''

@@ -61,21 +61,7 @@ beforeAll(async () => {
   fake.gitVersion = 'v1.34.2'
   for (const o of objects) fake.applySilently(o)
   const kubeconfig = join(dir, 'kubeconfig')
-  writeFileSync(
-    kubeconfig,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      `- name: fake\n  cluster:\n    server: ${fake.url}\n    insecure-skip-tls-verify: true`,
-      'users:',
-      `- name: fake-user\n  user:\n    token: ${fake.token}`,
-      'contexts:',
-      '- name: fake\n  context:\n    cluster: fake\n    user: fake-user',
-      'current-context: fake',
-      '',
-    ].join('\n'),
-  )
+  writeFileSync(kubeconfig, fake.kubeconfigYaml())
   state = await startLiveStateSource({ kubeconfig, policy: { ...policy, onChange: () => undefined, reload: async () => undefined, close: () => undefined }, logger: createLogger({ level: 'silent' }) })
   metrics = new ServerMetrics({ defaultMetrics: false })
   runner = startAuditRunner({ state, policy, metrics, logger, intervalMs: 600_000, debounceMs: 100, checkMs: 25, managementVersion: async () => state.view().managementVersion() })

@@ -70,7 +70,7 @@ describe('live caches behind a lagging watch (HTTPS, fake API server)', () => {
     const kubeconfig = join(dir, 'kubeconfig')
     writeFileSync(
       kubeconfig,
-      `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: ${fake.url}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: ${fake.token}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: u\ncurrent-context: fake\n`,
+      fake.kubeconfigYaml(),
     )
     policy = startPolicySource({ file: DEFAULT_POLICY_PATH, logger: silentLogger() })
     state = await startLiveStateSource({ kubeconfig, policy, logger: silentLogger() })

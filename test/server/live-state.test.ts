@@ -25,21 +25,7 @@ beforeAll(async () => {
   fake = await FakeApiServer.start()
   await fake.stop() // the API server is down when the webhook starts
   const kubeconfig = join(dir, 'kubeconfig')
-  writeFileSync(
-    kubeconfig,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      `- name: fake\n  cluster:\n    server: ${fake.url}\n    insecure-skip-tls-verify: true`,
-      'users:',
-      `- name: fake-user\n  user:\n    token: ${fake.token}`,
-      'contexts:',
-      '- name: fake\n  context:\n    cluster: fake\n    user: fake-user',
-      'current-context: fake',
-      '',
-    ].join('\n'),
-  )
+  writeFileSync(kubeconfig, fake.kubeconfigYaml())
   policy = startPolicySource({ file: DEFAULT_POLICY_PATH, logger: silentLogger() })
   state = await startLiveStateSource({ kubeconfig, policy, logger: silentLogger() })
   server = await startTestServer({ policy, state })

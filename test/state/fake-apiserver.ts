@@ -138,6 +138,11 @@ export class FakeApiServer {
   }
 
   /** A KubeConfig for this server (plain HTTP needs skipTLSVerify in client-node). */
+  /** The same, as a kubeconfig file's text (for the CLI and `--kubeconfig` tests). */
+  kubeconfigYaml(): string {
+    return `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: ${this.url}\n    insecure-skip-tls-verify: true\nusers:\n- name: fake-user\n  user:\n    token: ${this.token}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake-user\ncurrent-context: fake\n`
+  }
+
   kubeConfig(): KubeConfig {
     const kc = new KubeConfig()
     kc.loadFromOptions({
