@@ -20,6 +20,7 @@
  * | upgrade_guard_certificate_expiry_timestamp_seconds | gauge | |
  * | upgrade_guard_reloads_total | counter | source, result |
  * | upgrade_guard_audit_findings | gauge | rule, kind, namespace (see setAuditFindings) |
+ * | upgrade_guard_audit_deny_findings | gauge | rule, kind, namespace (those at deny level) |
  * | upgrade_guard_audit_last_run_timestamp_seconds | gauge | |
  * | upgrade_guard_audit_duration_seconds | gauge | |
  */
@@ -103,7 +104,9 @@ export class ServerMetrics {
   private readonly auditLastRun: Gauge
   private readonly auditDuration: Gauge
   /** Label sets the findings gauge has shown: kept at 0 once cleared, so sums read 0, not "no data". */
-  private readonly auditSeries = new Map<string, { rule: string; kind: string; namespace: string }>()
+  private readonly auditDenyFindings: Gauge<'rule' | 'kind' | 'namespace'>
+  /** Series each findings gauge holds, ordered by when they last had findings (the bound drops the oldest zeros). */
+  private readonly auditSeries = new Map<Gauge<'rule' | 'kind' | 'namespace'>, Map<string, { rule: string; kind: string; namespace: string }>>()
   private state: StateSource | undefined
   private tls: TlsSource | undefined
   /**
@@ -176,6 +179,7 @@ export class ServerMetrics {
       },
     })
     this.auditFindings = new Gauge({ name: 'upgrade_guard_audit_findings', help: 'Findings of the last audit of existing objects (every guarded object judged as it stands), by rule, kind and namespace; namespaces past the busiest 50 are summed under "other".', labelNames: ['rule', 'kind', 'namespace'], registers })
+    this.auditDenyFindings = new Gauge({ name: 'upgrade_guard_audit_deny_findings', help: 'The findings of upgrade_guard_audit_findings at deny level: objects whose next edit of what the rule watches is denied. Same labels and bound.', labelNames: ['rule', 'kind', 'namespace'], registers })
     this.auditLastRun = new Gauge({ name: 'upgrade_guard_audit_last_run_timestamp_seconds', help: 'When the last audit of existing objects completed, as a Unix timestamp in seconds.', registers })
     this.auditDuration = new Gauge({ name: 'upgrade_guard_audit_duration_seconds', help: 'How long the last audit took (wall time across its slices), in seconds.', registers })
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
@@ -215,23 +219,29 @@ export class ServerMetrics {
 
   /** The findings gauge from a completed audit (bounded series: audit/gauge-series). */
   setAuditFindings(report: AuditReport, completedAt: number): void {
-    const series = auditFindingSeries(report.findings)
-    for (const [key, labels] of this.auditSeries) if (!series.has(key)) this.auditFindings.set(labels, 0)
-    for (const [key, { labels, count }] of series) {
-      // Re-inserted, so the map stays ordered by when a series last had findings.
-      this.auditSeries.delete(key)
-      this.auditSeries.set(key, labels)
-      this.auditFindings.set(labels, count)
-    }
-    // Zeros are kept only within the bound: the longest-cleared go first.
-    for (const [key, labels] of this.auditSeries) {
-      if (this.auditSeries.size <= MAX_AUDIT_SERIES) break
-      if (series.has(key)) continue
-      this.auditSeries.delete(key)
-      this.auditFindings.remove(labels)
-    }
+    this.setFindingSeries(this.auditFindings, auditFindingSeries(report.findings))
+    this.setFindingSeries(this.auditDenyFindings, auditFindingSeries(report.findings.filter((f) => f.level === 'deny')))
     this.auditLastRun.set(completedAt / 1000)
     this.auditDuration.set(report.durationMs / 1000)
+  }
+
+  /** One findings gauge: cleared series go to 0; zeros are kept only within the bound, the longest-cleared dropped first. */
+  private setFindingSeries(gauge: Gauge<'rule' | 'kind' | 'namespace'>, series: ReturnType<typeof auditFindingSeries>): void {
+    let held = this.auditSeries.get(gauge)
+    if (held === undefined) this.auditSeries.set(gauge, (held = new Map()))
+    for (const [key, labels] of held) if (!series.has(key)) gauge.set(labels, 0)
+    for (const [key, { labels, count }] of series) {
+      // Re-inserted, so the map stays ordered by when a series last had findings.
+      held.delete(key)
+      held.set(key, labels)
+      gauge.set(labels, count)
+    }
+    for (const [key, labels] of held) {
+      if (held.size <= MAX_AUDIT_SERIES) break
+      if (series.has(key)) continue
+      held.delete(key)
+      gauge.remove(labels)
+    }
   }
 
   observeReload(source: ReloadSource, ok: boolean): void {

@@ -165,7 +165,7 @@ describe('alerts', () => {
     { what: 'state view older than N', metric: 'upgrade_guard_state_view_age_seconds', pattern: /> \d+/ },
     { what: 'a cache not synced', metric: 'upgrade_guard_cache_synced' },
     { what: 'denials above normal, per rule', metric: 'upgrade_guard_admission_denials_total', pattern: /by \(rule\)[\s\S]*offset/ },
-    { what: 'audit findings', metric: 'upgrade_guard_audit_findings' },
+    { what: 'audit findings at deny level', metric: 'upgrade_guard_audit_deny_findings' },
     { what: 'p99 latency over budget', metric: 'upgrade_guard_decision_duration_seconds_bucket', pattern: /histogram_quantile\(0\.99/ },
   ])('an alert for: $what', ({ metric, pattern }) => {
     expect(alertsOn(metric, pattern)).not.toEqual([])

@@ -123,6 +123,17 @@ describe('the server audit over live caches', () => {
     expect(await gauge('management-version', 'KubeadmControlPlane', 'audit-demo')).toBe(1)
     const text = (await metricsApp.inject({ method: 'GET', url: '/metrics' })).body
     expect(text).toMatch(/^upgrade_guard_audit_last_run_timestamp_seconds \d+(\.\d+)?$/m)
+    // The deny-level gauge (what the alert pages on) counts exactly the deny findings, per series.
+    const report = runner.latest()
+    const findings = report?.findings ?? []
+    expect(findings.some((f) => f.level !== 'deny')).toBe(true) // warn/audit findings exist, and must not count
+    const expected = new Map<string, number>()
+    for (const f of findings.filter((x) => x.level === 'deny')) {
+      const k = `rule="${f.rule}",kind="${f.kind}",namespace="${f.namespace}"`
+      expected.set(k, (expected.get(k) ?? 0) + 1)
+    }
+    const served = new Map([...text.matchAll(/^upgrade_guard_audit_deny_findings\{(.*)\} (\d+)$/gm)].filter((m) => m[2] !== '0').map((m) => [m[1] ?? '', Number(m[2])]))
+    expect(served).toEqual(expected)
     expect(text).toMatch(/^upgrade_guard_audit_duration_seconds \d/m)
   })
 
