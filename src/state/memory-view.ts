@@ -251,6 +251,8 @@ const MAX_SHARED_NODES = 50_000
  */
 export class RecordBuilder {
   private strings = new Map<string, string>()
+  /** Interned string → its id in keys: keys stay short (not the text of every value again). */
+  private stringIds = new Map<string, number>()
   /** Structural key → the shared, frozen node. */
   private nodes = new Map<string, object>()
   /** Shared node → its id in keys (a parent's key names its children by id); reset with `nodes`. */
@@ -294,8 +296,9 @@ export class RecordBuilder {
     for (const [k, v] of entries) {
       const token = this.token(v)
       if (token === undefined) return node // a child that is not shared: neither is its parent
-      // Length-prefixed key text: unambiguous without escaping.
-      key += `${k.length}:${k}=${token},`
+      // Keys by id too (interned like every string): short, and unambiguous without escaping.
+      const keyId = this.stringIds.get(k) ?? this.stringIds.get(this.intern(k))
+      key += `${keyId}=${token},`
     }
     const known = this.nodes.get(key)
     if (known !== undefined) return known as T
@@ -313,8 +316,10 @@ export class RecordBuilder {
   /** A value as it appears in a parent's key; undefined for a child that is not shared. */
   private token(v: unknown): string | undefined {
     switch (typeof v) {
-      case 'string':
-        return `s${v.length}:${v}`
+      case 'string': {
+        const id = this.stringIds.get(v)
+        return id === undefined ? undefined : `s${id}`
+      }
       case 'number':
         return Object.is(v, -0) ? '-0' : `${v}`
       case 'boolean':
@@ -336,8 +341,13 @@ export class RecordBuilder {
     if (known !== undefined) return known
     // A fresh, flat copy: no reference to the parsed text survives.
     const own = s.length < SLICE_MIN ? s : (JSON.parse(JSON.stringify(s)) as string)
-    if (this.strings.size >= MAX_INTERNED) this.strings = new Map()
+    if (this.strings.size >= MAX_INTERNED) {
+      // Values known only by an id of the old table are simply not shared any more.
+      this.strings = new Map()
+      this.stringIds = new Map()
+    }
     this.strings.set(own, own)
+    this.stringIds.set(own, this.nextId++)
     return own
   }
 }
