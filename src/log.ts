@@ -7,8 +7,9 @@
  * request headers.
  *
  * Cheap per line, because the webhook writes one per decision: epoch-millisecond `time`, a
- * buffered asynchronous destination (one write(2) per ~4 KiB of lines instead of one per line;
- * flushed every second, so a quiet server still logs promptly, and synchronously at exit), and
+ * buffered asynchronous destination (lines gathered in an array and written, one write(2), per
+ * ~8 KiB instead of one per line; flushed every second, so a quiet server still logs promptly,
+ * and synchronously at exit), and
  * `redact` kept off the decision lines, whose fields are fixed (see {@link decisionLogger}).
  *
  * @example
@@ -29,8 +30,8 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream
 }
 
-/** Lines are written once this many bytes are queued, or after {@link FLUSH_EVERY_MS}. */
-const BUFFER_BYTES = 4096
+/** Lines are written once about this many bytes are gathered, or after {@link FLUSH_EVERY_MS}. */
+const BUFFER_BYTES = 8192
 const FLUSH_EVERY_MS = 1000
 
 export function isLogLevel(value: string): value is LogLevel {
@@ -52,6 +53,13 @@ function settings(level: LogLevel, redact: boolean): PinoOptions {
 
 /** Per logger made here: a twin on the same stream without redact, for the decision lines. */
 const twins = new WeakMap<Logger, Logger>()
+/** Per logger made here: its stream, for {@link lineWriterOf}. */
+const streamsOf = new WeakMap<Logger, DestinationStream>()
+/** Per decision logger: a writer of its info lines (see {@link lineWriterOf}). */
+const writers = new WeakMap<Logger, LineWriter>()
+
+/** Writes one info line of `fields` with message `msg`. */
+export type LineWriter = (fields: Readonly<Record<string, unknown>>, msg: string) => void
 const plainStreams = new WeakMap<Logger, { flushSync?: () => void }>()
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -61,21 +69,79 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const logger = pino(settings(level, true), stream)
   // The twin writes whatever it is given; logDecision asks the main logger's level first.
   twins.set(logger, pino(settings('trace', false), stream))
+  streamsOf.set(logger, stream)
   if (options.destination === undefined) plainStreams.set(logger, stream as { flushSync?: () => void })
   return logger
 }
 
+/**
+ * Lines gathered in memory and handed to SonicBoom in pieces of about {@link BUFFER_BYTES}.
+ * SonicBoom appends each write to its pending string and measures that whole string
+ * (Buffer.byteLength) on every call, which cost more than building the line; here a line costs
+ * an array push, and the join happens once per piece.
+ */
+interface BatchTarget {
+  write(text: string): unknown
+  flush?(cb: (err?: Error) => void): void
+  flushSync?(): void
+}
+
+export class LineBatcher implements DestinationStream {
+  private lines: string[] = []
+  private units = 0
+  private readonly target: BatchTarget
+  private readonly limit: number
+
+  constructor(target: BatchTarget, limit = BUFFER_BYTES) {
+    this.target = target
+    this.limit = limit
+  }
+
+  write(line: string): void {
+    this.lines.push(line)
+    // UTF-16 units, not bytes: only a threshold, so no scan of the text.
+    this.units += line.length
+    if (this.units >= this.limit) this.flush()
+  }
+
+  /** Hands what is gathered to the destination (which writes it asynchronously). */
+  drain(): void {
+    if (this.lines.length === 0) return
+    const text = this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join('')
+    this.lines = []
+    this.units = 0
+    this.target.write(text)
+  }
+
+  /** pino's logger.flush(cb): drained, then the destination's own flush (cb once written). */
+  flush(cb?: (err?: Error) => void): void {
+    this.drain()
+    if (this.target.flush !== undefined) this.target.flush(cb ?? (() => undefined))
+    else cb?.()
+  }
+
+  /** Everything gathered and queued, written before this returns. */
+  flushSync(): void {
+    this.drain()
+    this.target.flushSync?.()
+  }
+}
+
 function stdoutStream(): DestinationStream {
-  const stdout = pino.destination({ dest: 1, sync: false, minLength: BUFFER_BYTES, periodicFlush: FLUSH_EVERY_MS })
+  // The batcher decides when to write; SonicBoom writes each piece at once, asynchronously.
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: 0 })
+  const batcher = new LineBatcher(stdout)
+  // A quiet server still logs promptly.
+  setInterval(() => batcher.drain(), FLUSH_EVERY_MS).unref()
   // What is still queued is written synchronously when the process exits.
   process.once('exit', () => {
     try {
-      stdout.flushSync()
+      batcher.flushSync()
     } catch {
       // nothing left to do: the process is going away
     }
   })
-  return stdout
+  return batcher
 }
 
 /**
@@ -84,7 +150,31 @@ function stdoutStream(): DestinationStream {
  * costs more than the rest of the line. Falls back to `root` itself for loggers made elsewhere.
  */
 export function decisionLogger(root: Logger, bindings: Readonly<Record<string, unknown>>): Logger {
-  return (twins.get(root) ?? root).child(bindings)
+  const logger = (twins.get(root) ?? root).child(bindings)
+  const stream = streamsOf.get(root)
+  if (stream !== undefined) writers.set(logger, infoLineWriter(stream, bindings))
+  return logger
+}
+
+/**
+ * The decision logger's info lines written directly: the same line pino writes (`level`, `time`,
+ * `name`, the bindings, the fields in order, `msg`), built by one JSON.stringify of the fields.
+ * pino serializes each value on its own (its array values through safe-stable-stringify), which
+ * cost as much as the whole decision. Only for fields our own code fills with plain JSON values.
+ * Undefined for loggers not made by {@link decisionLogger} over {@link createLogger}.
+ */
+export function lineWriterOf(logger: Logger): LineWriter | undefined {
+  return writers.get(logger)
+}
+
+function infoLineWriter(stream: DestinationStream, bindings: Readonly<Record<string, unknown>>): LineWriter {
+  const bound = JSON.stringify({ name: 'upgrade-guard', ...bindings }).slice(1, -1)
+  const head = `{"level":"info","time":`
+  const after = `,${bound}`
+  return (fields, msg) => {
+    const body = JSON.stringify(fields).slice(1, -1)
+    stream.write(`${head}${Date.now()}${after}${body === '' ? '' : `,${body}`},"msg":${JSON.stringify(msg)}}\n`)
+  }
 }
 
 /**

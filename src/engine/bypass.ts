@@ -5,7 +5,7 @@
  * annotation left on the object after a bypass is ignored on later updates that neither change
  * it nor need it.
  */
-import { getStringMap } from '../objects/unstructured.js'
+import { getString } from '../objects/unstructured.js'
 import type { Policy } from '../policy/types.js'
 import { clip, forbidden, invalid, required } from '../rules/field-path.js'
 import { isRuleId, RULE_IDS, type RuleId } from '../rules/ids.js'
@@ -25,17 +25,18 @@ export interface BypassRequest {
 
 export function readBypass(annotated: unknown, previous: unknown, user: UserInfo, policy: Policy): BypassRequest | undefined {
   const { annotation, reasonAnnotation } = policy.bypass
-  const annotations = getStringMap(annotated, ['metadata', 'annotations'])
-  const raw = annotations[annotation]
+  // Read one annotation at a time (own string values, as getStringMap would keep them): no copy
+  // of the annotation map on every request, which almost never carries a bypass.
+  const raw = getString(annotated, ['metadata', 'annotations', annotation])
   if (raw === undefined || raw.trim() === '') return undefined
-  const before = getStringMap(previous, ['metadata', 'annotations'])
+  const given = getString(annotated, ['metadata', 'annotations', reasonAnnotation])
   const ids = raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
-  const reason = annotations[reasonAnnotation]?.trim()
+  const reason = given?.trim()
   return {
     rules: new Set(ids.filter(isRuleId)),
     unknownIds: ids.filter((id) => !isRuleId(id)),
     authorised: isAuthorised(user, policy),
-    changed: before[annotation] !== raw || before[reasonAnnotation] !== annotations[reasonAnnotation],
+    changed: getString(previous, ['metadata', 'annotations', annotation]) !== raw || getString(previous, ['metadata', 'annotations', reasonAnnotation]) !== given,
     reason: reason === '' ? undefined : reason,
     raw,
   }

@@ -49,13 +49,10 @@ export interface FieldPaths {
 }
 
 /** One frozen set per kind and API level, shared by every object (not arrays per object). */
-const FIELD_PATHS = new Map<string, FieldPaths>()
+let FIELD_PATHS_BY: Readonly<Record<GuardedKind, Readonly<Record<ApiLevel, FieldPaths>>>>
 
 export function fieldPaths(kind: GuardedKind, level: ApiLevel): FieldPaths {
-  const k = `${kind}/${level}`
-  let paths = FIELD_PATHS.get(k)
-  if (paths === undefined) FIELD_PATHS.set(k, (paths = freezePaths(buildFieldPaths(kind, level))))
-  return paths
+  return FIELD_PATHS_BY[kind][level]
 }
 
 function freezePaths(p: FieldPaths): FieldPaths {
@@ -75,6 +72,11 @@ function buildFieldPaths(kind: GuardedKind, level: ApiLevel): FieldPaths {
     strategyType: [...strategy, 'type'],
     replicas: ['spec', 'replicas'],
   }
+}
+
+FIELD_PATHS_BY = {
+  KubeadmControlPlane: { v1beta1: freezePaths(buildFieldPaths('KubeadmControlPlane', 'v1beta1')), v1beta2: freezePaths(buildFieldPaths('KubeadmControlPlane', 'v1beta2')) },
+  MachineDeployment: { v1beta1: freezePaths(buildFieldPaths('MachineDeployment', 'v1beta1')), v1beta2: freezePaths(buildFieldPaths('MachineDeployment', 'v1beta2')) },
 }
 
 /** What every guarded object exposes, whatever its kind and API version. */
@@ -102,22 +104,43 @@ export interface GuardedObject {
    * Cluster ownerReference — fallbacks only, used when no Cluster's spec.controlPlaneRef names it.
    */
   readonly clusterClaims: readonly string[]
-  readonly labels: Readonly<Record<string, string>>
-  readonly annotations: Readonly<Record<string, string>>
   /** KCP only: status.version, the lowest version running on its machines. */
   readonly statusVersion: unknown
   readonly dnsImageTag: unknown
   readonly etcdImageTag: unknown
-  /** Everything whose change makes CAPI replace machines (for ratcheting). */
-  readonly rolloutInputs: unknown
+  /**
+   * The object as read (the view's stored record: managedFields and last-applied dropped).
+   * Labels, annotations and the rollout inputs are read from it when needed ({@link rolloutInputsOf}),
+   * not copied into every record and every request.
+   */
   readonly raw: Unstructured
 }
 
+/**
+ * Everything whose change makes CAPI replace machines (for ratcheting): built on demand from
+ * `raw` (one UPDATE compares old and new), so the view does not keep an array per record.
+ */
+export function rolloutInputsOf(o: GuardedObject): unknown[] {
+  const obj = o.raw
+  return [
+    ...(o.kind === 'KubeadmControlPlane' ? [getPath(obj, ['spec', 'version']), getPath(obj, ['spec', 'machineTemplate']), getPath(obj, ['spec', 'kubeadmConfigSpec'])] : [getPath(obj, ['spec', 'template'])]),
+    // rolloutAfter / rolloutBefore start a rollout without touching anything else.
+    ...(o.level === 'v1beta1' ? [getPath(obj, ['spec', 'rolloutAfter']), getPath(obj, ['spec', 'rolloutBefore'])] : [getPath(obj, ['spec', 'rollout', 'after']), getPath(obj, ['spec', 'rollout', 'before'])]),
+  ]
+}
+
+/** `group/level` → level, per group asked for (a few groups; no split per request). */
+const LEVEL_OF = new Map<string, ReadonlyMap<string, ApiLevel>>()
+
 export function apiLevelOf(apiVersion: unknown, group: string): ApiLevel | undefined {
   if (typeof apiVersion !== 'string') return undefined
+  let levels = LEVEL_OF.get(group)
+  if (levels === undefined) LEVEL_OF.set(group, (levels = new Map(API_LEVELS.map((l) => [`${group}/${l}`, l]))))
+  const level = levels.get(apiVersion)
+  if (level !== undefined) return level
+  // As read before: the text before the first `/` is the group and the next part the level.
   const [g, v] = apiVersion.split('/')
-  if (g !== group) return undefined
-  return API_LEVELS.find((l) => l === v)
+  return g === group ? API_LEVELS.find((l) => l === v) : undefined
 }
 
 export function guardedKindOf(obj: unknown): GuardedKind | undefined {
@@ -139,10 +162,8 @@ export function readGuarded(obj: unknown): ReadResult {
     return { ok: false, reason: `apiVersion ${JSON.stringify(obj.apiVersion)} is not a served version of ${kind} (${API_LEVELS.map((l) => `${GROUP_OF[kind]}/${l}`).join(', ')})` }
   }
   const paths = fieldPaths(kind, level)
-  const labels = getStringMap(obj, ['metadata', 'labels'])
   const isKcp = kind === 'KubeadmControlPlane'
-  const clusterConfig = ['spec', 'kubeadmConfigSpec', 'clusterConfiguration']
-  const claims = clusterClaimsOf(obj, kind, labels)
+  const claims = clusterClaimsOf(obj, kind)
   return {
     ok: true,
     object: {
@@ -156,31 +177,38 @@ export function readGuarded(obj: unknown): ReadResult {
       maxUnavailable: getPath(obj, paths.maxUnavailable),
       strategyType: getPath(obj, paths.strategyType),
       replicas: getPath(obj, paths.replicas),
-      infrastructureKind: getString(obj, LAYOUTS[kind][level].infraRef.concat('kind')),
+      infrastructureKind: getString(obj, INFRA_KIND[kind][level]),
       clusterName: claims[0],
       clusterClaims: claims,
-      labels,
-      annotations: getStringMap(obj, ['metadata', 'annotations']),
-      statusVersion: isKcp ? getPath(obj, ['status', 'version']) : undefined,
-      dnsImageTag: isKcp ? getPath(obj, [...clusterConfig, 'dns', 'imageTag']) : undefined,
-      etcdImageTag: isKcp ? getPath(obj, [...clusterConfig, 'etcd', 'local', 'imageTag']) : undefined,
-      rolloutInputs: [
-        ...(isKcp ? [getPath(obj, ['spec', 'version']), getPath(obj, ['spec', 'machineTemplate']), getPath(obj, ['spec', 'kubeadmConfigSpec'])] : [getPath(obj, ['spec', 'template'])]),
-        // rolloutAfter / rolloutBefore start a rollout without touching anything else.
-        ...(level === 'v1beta1' ? [getPath(obj, ['spec', 'rolloutAfter']), getPath(obj, ['spec', 'rolloutBefore'])] : [getPath(obj, ['spec', 'rollout', 'after']), getPath(obj, ['spec', 'rollout', 'before'])]),
-      ],
+      statusVersion: isKcp ? getPath(obj, STATUS_VERSION) : undefined,
+      dnsImageTag: isKcp ? getPath(obj, DNS_TAG) : undefined,
+      etcdImageTag: isKcp ? getPath(obj, ETCD_TAG) : undefined,
       raw: obj,
     },
   }
 }
 
+/** Paths read on every request: built once, not per call. */
+const CLUSTER_CONFIG = ['spec', 'kubeadmConfigSpec', 'clusterConfiguration']
+const STATUS_VERSION: readonly string[] = ['status', 'version']
+const DNS_TAG: readonly string[] = [...CLUSTER_CONFIG, 'dns', 'imageTag']
+const ETCD_TAG: readonly string[] = [...CLUSTER_CONFIG, 'etcd', 'local', 'imageTag']
+const INFRA_KIND = {
+  KubeadmControlPlane: { v1beta1: [...LAYOUTS.KubeadmControlPlane.v1beta1.infraRef, 'kind'], v1beta2: [...LAYOUTS.KubeadmControlPlane.v1beta2.infraRef, 'kind'] },
+  MachineDeployment: { v1beta1: [...LAYOUTS.MachineDeployment.v1beta1.infraRef, 'kind'], v1beta2: [...LAYOUTS.MachineDeployment.v1beta2.infraRef, 'kind'] },
+} as const satisfies Readonly<Record<GuardedKind, Readonly<Record<ApiLevel, readonly string[]>>>>
+const MD_CLUSTER_NAME: readonly string[] = ['spec', 'clusterName']
+const MD_TEMPLATE_CLUSTER_NAME: readonly string[] = ['spec', 'template', 'spec', 'clusterName']
+const CLUSTER_LABEL_PATH: readonly string[] = ['metadata', 'labels', CLUSTER_NAME_LABEL]
+
 /** Distinct non-empty claims, in order (see GuardedObject.clusterClaims). */
-function clusterClaimsOf(obj: Unstructured, kind: GuardedKind, labels: Readonly<Record<string, string>>): readonly string[] {
-  const raw = kind === 'MachineDeployment'
-    ? [getString(obj, ['spec', 'clusterName']), getString(obj, ['spec', 'template', 'spec', 'clusterName'])]
-    : [labels[CLUSTER_NAME_LABEL], ownerClusterName(obj)]
+function clusterClaimsOf(obj: Unstructured, kind: GuardedKind): readonly string[] {
+  // The label as getStringMap reads it: an own string value (anything else is no claim).
+  const first = kind === 'MachineDeployment' ? getString(obj, MD_CLUSTER_NAME) : getString(obj, CLUSTER_LABEL_PATH)
+  const second = kind === 'MachineDeployment' ? getString(obj, MD_TEMPLATE_CLUSTER_NAME) : ownerClusterName(obj)
   const out: string[] = []
-  for (const c of raw) if (c !== undefined && c !== '' && !out.includes(c)) out.push(c)
+  if (first !== undefined && first !== '') out.push(first)
+  if (second !== undefined && second !== '' && second !== first) out.push(second)
   return out
 }
 

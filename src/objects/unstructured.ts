@@ -49,4 +49,14 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return keys.every((k) => Object.hasOwn(bo, k) && jsonEqual(ao[k], bo[k]))
 }
 
-export const dotted = (path: readonly string[]): string => path.join('.')
+/** Dotted text of the frozen (shared) paths, e.g. objects/capi fieldPaths(): joined once, not per rule and request. */
+const DOTTED = new WeakMap<readonly string[], string>()
+
+export function dotted(path: readonly string[]): string {
+  const known = DOTTED.get(path)
+  if (known !== undefined) return known
+  const text = path.join('.')
+  // Only a frozen path cannot change after it was joined.
+  if (Object.isFrozen(path)) DOTTED.set(path, text)
+  return text
+}

@@ -14,7 +14,7 @@ import { dotted } from '../objects/unstructured.js'
 import { guardedChange } from './common.js'
 import { forbidden, invalid, required } from './field-path.js'
 import type { RuleDefinition, Violation } from './types.js'
-import type { GuardedObject } from '../objects/capi.js'
+import { rolloutInputsOf, type GuardedObject } from '../objects/capi.js'
 
 type Amount = { readonly kind: 'int' | 'percent'; readonly n: number } | undefined
 
@@ -78,7 +78,7 @@ export const maxSurgeZero: RuleDefinition = {
   appliesTo: ['KubeadmControlPlane', 'MachineDeployment'],
   needsState: false,
   // The surge values, KCP replicas, and anything that starts a rollout.
-  watches: (o) => [o.maxSurge, o.maxUnavailable, o.strategyType, o.kind === 'KubeadmControlPlane' ? o.replicas : undefined, o.rolloutInputs],
+  watches: (o) => [o.maxSurge, o.maxUnavailable, o.strategyType, o.kind === 'KubeadmControlPlane' ? o.replicas : undefined, rolloutInputsOf(o)],
   check: (ctx) => {
     const change = guardedChange(ctx)
     if (change === undefined) return []

@@ -7,10 +7,11 @@
  * line with the user and the reason.
  *
  * Written through {@link decisionLogger} (no redact: every field here is ours), one object
- * literal per line, and only when the level is enabled.
+ * literal per line, and only when the level is enabled; the info line through its
+ * {@link lineWriterOf} writer (the same line, one JSON.stringify) when it has one.
  */
 import type { Endpoint, ReviewOutcome } from '../admission/review.js'
-import type { Logger } from '../log.js'
+import { lineWriterOf, type Logger } from '../log.js'
 import { decisionLabel, ruleIds, type RuleIds } from './metrics.js'
 
 type ResponseOutcome = Extract<ReviewOutcome, { kind: 'response' }>
@@ -57,7 +58,9 @@ export function logDecision(out: Logger, input: DecisionLogInput, levels: Logger
     if (decision?.skipped !== undefined) line.skipped = decision.skipped
     if (outcome.mutation !== undefined) line.patchOps = outcome.mutation.patch.length
     line.latency_ms = Math.round(latencyMs * 1000) / 1000
-    out.info(line, 'admission decision')
+    const write = lineWriterOf(out)
+    if (write !== undefined) write(line, 'admission decision')
+    else out.info(line, 'admission decision')
   }
   if (ids.bypassed.length > 0 && levels.isLevelEnabled('warn')) {
     const reason = decision?.bypassReason?.slice(0, MAX_REASON)

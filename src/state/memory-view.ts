@@ -27,8 +27,8 @@ export class MemoryView implements ClusterView {
   private readonly kcpByCluster = new Map<string, string>()
   /** ns/kcp name → ns/cluster name, from Cluster.spec.controlPlaneRef */
   private readonly clusterByControlPlane = new Map<string, string>()
-  /** version string → keys of kind:ns/name */
-  private readonly versionUsers = new Map<string, Set<string>>()
+  /** version string → the KCPs and MDs that name it (the records themselves: no key string per record) */
+  private readonly versionUsers = new Map<string, Set<GuardedObject>>()
   private currentStatus: ViewStatus
   private changes = 0
   /** Machines, hosts, pools, inventories, Deployments, management version. */
@@ -103,15 +103,8 @@ export class MemoryView implements ClusterView {
   }
 
   usersOfVersion(version: string): readonly GuardedObject[] {
-    const keys = this.versionUsers.get(version)
-    if (keys === undefined) return []
-    const out: GuardedObject[] = []
-    for (const k of keys) {
-      const [kind, rest] = splitOnce(k, ':')
-      const obj = kind === 'KubeadmControlPlane' ? this.kcps.get(rest) : this.mds.get(rest)
-      if (obj !== undefined) out.push(obj)
-    }
-    return out
+    const users = this.versionUsers.get(version)
+    return users === undefined ? [] : [...users]
   }
 
   guardedObjects(): readonly GuardedObject[] {
@@ -204,24 +197,22 @@ export class MemoryView implements ClusterView {
 
   private indexGuarded(obj: GuardedObject): void {
     const k = key(obj.namespace, obj.name)
-    const ref = `${obj.kind}:${k}`
     if (obj.kind === 'KubeadmControlPlane') {
       this.kcps.set(k, obj)
       if (obj.clusterName !== undefined) this.kcpByCluster.set(key(obj.namespace, obj.clusterName), k)
-      for (const v of [obj.version, obj.statusVersion]) if (typeof v === 'string') addTo(this.versionUsers, v, ref)
+      for (const v of [obj.version, obj.statusVersion]) if (typeof v === 'string') addTo(this.versionUsers, v, obj)
     } else {
       this.mds.set(k, obj)
       if (obj.clusterName !== undefined) addTo(this.mdsByCluster, key(obj.namespace, obj.clusterName), k)
-      if (typeof obj.version === 'string') addTo(this.versionUsers, obj.version, ref)
+      if (typeof obj.version === 'string') addTo(this.versionUsers, obj.version, obj)
     }
   }
 
   private removeGuarded(kind: 'KubeadmControlPlane' | 'MachineDeployment', namespace: string, name: string): void {
     const k = key(namespace, name)
-    const ref = `${kind}:${k}`
     const existing = kind === 'KubeadmControlPlane' ? this.kcps.get(k) : this.mds.get(k)
     if (existing === undefined) return
-    for (const v of [existing.version, existing.statusVersion]) if (typeof v === 'string') removeFrom(this.versionUsers, v, ref)
+    for (const v of [existing.version, existing.statusVersion]) if (typeof v === 'string') removeFrom(this.versionUsers, v, existing)
     if (kind === 'KubeadmControlPlane') {
       this.kcps.delete(k)
       if (existing.clusterName !== undefined && this.kcpByCluster.get(key(namespace, existing.clusterName)) === k) {
@@ -240,6 +231,8 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
 const SLICE_MIN = 13
 /** Distinct strings remembered for sharing; past this the table starts afresh (bounded). */
 const MAX_INTERNED = 100_000
+/** Distinct sub-objects remembered for sharing; past this the table starts afresh (bounded). */
+const MAX_SHARED_NODES = 50_000
 
 /**
  * The one record builder for every stored object, from files and from list+watch alike:
@@ -249,11 +242,23 @@ const MAX_INTERNED = 100_000
  *   strings, each keeping the whole file text alive (15.9 MiB for the big state) for as long as
  *   one short value of it is stored;
  * - stores each distinct string once: the same apiVersions, kinds, label keys, namespaces and
- *   cluster names repeat across thousands of objects.
+ *   cluster names repeat across thousands of objects;
+ * - stores each distinct sub-object below the top level once, frozen: the same strategy, the
+ *   same kubeadmConfigSpec of a release, the same bootstrap reference of a cluster's pools, the
+ *   same cluster network repeat across thousands of objects. Shared parts are frozen so that a
+ *   write through one record can never change another (it throws instead); nothing writes to
+ *   stored records (plan, dry-run and the scale path copy before they change anything).
  * Thousands of KCPs and MDs then fit in a few MiB of heap.
  */
 export class RecordBuilder {
   private strings = new Map<string, string>()
+  /** Interned string → its id in keys: keys stay short (not the text of every value again). */
+  private stringIds = new Map<string, number>()
+  /** Structural key → the shared, frozen node. */
+  private nodes = new Map<string, object>()
+  /** Shared node → its id in keys (a parent's key names its children by id); reset with `nodes`. */
+  private ids = new Map<object, number>()
+  private nextId = 0
 
   build(obj: unknown): unknown {
     return this.copy(obj, 'root')
@@ -263,18 +268,73 @@ export class RecordBuilder {
   private copy(value: unknown, where: 'root' | 'metadata' | 'annotations' | 'inner'): unknown {
     if (typeof value === 'string') return this.intern(value)
     if (value === null || typeof value !== 'object') return value
-    if (Array.isArray(value)) return value.map((v: unknown) => this.copy(v, 'inner'))
+    if (Array.isArray(value)) {
+      const items = value.map((v: unknown) => this.copy(v, 'inner'))
+      return this.share(items, 'a', items.map((v, i) => [String(i), v] as const))
+    }
     const out: Record<string, unknown> = {}
+    const entries: (readonly [string, unknown])[] = []
     for (const [k, v] of Object.entries(value)) {
       if (where === 'metadata' && k === 'managedFields') continue
       if (where === 'annotations' && k === LAST_APPLIED) continue
       const inner = where === 'root' && k === 'metadata' ? 'metadata' : where === 'metadata' && k === 'annotations' ? 'annotations' : 'inner'
       const copied = this.copy(v, inner)
+      entries.push([k, copied])
       // An own `__proto__` key (JSON.parse makes one) must stay a plain key, not set the prototype.
       if (k === '__proto__') Object.defineProperty(out, k, { value: copied, enumerable: true, writable: true, configurable: true })
       else out[k] = copied
     }
-    return out
+    // The object itself and its metadata are one of a kind (name, uid): never shared.
+    return where === 'root' || where === 'metadata' ? out : this.share(out, 'o', entries)
+  }
+
+  /**
+   * The node stored once: an earlier node of the same structure (same keys in the same order,
+   * the same primitive values, the same shared children), or this one, frozen.
+   */
+  private share<T extends object>(node: T, tag: string, entries: readonly (readonly [string, unknown])[]): T {
+    let key = tag
+    for (const [k, v] of entries) {
+      const token = this.token(v)
+      if (token === undefined) return node // a child that is not shared: neither is its parent
+      // Keys by id too (interned like every string): short, and unambiguous without escaping.
+      const keyId = this.stringIds.get(k) ?? this.stringIds.get(this.intern(k))
+      key += `${keyId}=${token},`
+    }
+    const known = this.nodes.get(key)
+    if (known !== undefined) return known as T
+    if (this.nodes.size >= MAX_SHARED_NODES) {
+      // Children known only by an id of the old table are simply not shared any more.
+      this.nodes = new Map()
+      this.ids = new Map()
+    }
+    Object.freeze(node)
+    this.nodes.set(key, node)
+    this.ids.set(node, this.nextId++)
+    return node
+  }
+
+  /** A value as it appears in a parent's key; undefined for a child that is not shared. */
+  private token(v: unknown): string | undefined {
+    switch (typeof v) {
+      case 'string': {
+        const id = this.stringIds.get(v)
+        return id === undefined ? undefined : `s${id}`
+      }
+      case 'number':
+        return Object.is(v, -0) ? '-0' : `${v}`
+      case 'boolean':
+        return v ? 't' : 'f'
+      case 'undefined':
+        return 'u'
+      case 'object': {
+        if (v === null) return 'n'
+        const id = this.ids.get(v)
+        return id === undefined ? undefined : `#${id}`
+      }
+      default:
+        return undefined
+    }
   }
 
   private intern(s: string): string {
@@ -282,13 +342,13 @@ export class RecordBuilder {
     if (known !== undefined) return known
     // A fresh, flat copy: no reference to the parsed text survives.
     const own = s.length < SLICE_MIN ? s : (JSON.parse(JSON.stringify(s)) as string)
-    if (this.strings.size >= MAX_INTERNED) this.strings = new Map()
+    if (this.strings.size >= MAX_INTERNED) {
+      // Values known only by an id of the old table are simply not shared any more.
+      this.strings = new Map()
+      this.stringIds = new Map()
+    }
     this.strings.set(own, own)
+    this.stringIds.set(own, this.nextId++)
     return own
   }
-}
-
-function splitOnce(s: string, sep: string): [string, string] {
-  const i = s.indexOf(sep)
-  return [s.slice(0, i), s.slice(i + 1)]
 }

@@ -204,7 +204,9 @@ describe('startInformerView', () => {
     await until('a re-watch', () => f.watches('machinedeployments').length > before)
     expect(Number(f.watches('machinedeployments').at(-1)?.query.resourceVersion)).toBe(bookmarkRv)
     expect(f.lists('machinedeployments').length).toBe(1) // a clean end re-watches; it does not relist
-    expect(v.status().available).toBe(true)
+    // The re-watch request is seen by the fake a moment before its response reports it connected.
+    await until('the resumed watch to report connected', () => v.status().available, 1000)
+    expect(f.lists('machinedeployments').length).toBe(1)
   })
 
   it.each([

@@ -1,0 +1,93 @@
+/**
+ * @module test/server/log-batching
+ * The cheap log path: LineBatcher gathers lines and hands them on in pieces (nothing lost,
+ * nothing reordered, flushed on demand), and the decision logger's direct line writer writes
+ * the very line pino would (same keys, same order, same values).
+ */
+import { describe, expect, it } from 'vitest'
+import { createLogger, decisionLogger, LineBatcher, lineWriterOf } from '../../src/log.js'
+import { duplicateKeys } from '../helpers/json-keys.js'
+
+class Sink {
+  readonly writes: string[] = []
+  flushed = 0
+  synced = 0
+  write(text: string): void {
+    this.writes.push(text)
+  }
+  flush(cb: (err?: Error) => void): void {
+    this.flushed++
+    cb()
+  }
+  flushSync(): void {
+    this.synced++
+  }
+}
+
+describe('LineBatcher', () => {
+  it('holds lines until about the limit, then hands them on as one piece, in order', () => {
+    const sink = new Sink()
+    const b = new LineBatcher(sink, 100)
+    for (let i = 0; i < 9; i++) b.write(`line ${i} ${'x'.repeat(3)}\n`)
+    expect(sink.writes).toEqual([])
+    b.write(`${'y'.repeat(40)}\n`)
+    expect(sink.writes).toHaveLength(1)
+    expect(sink.writes[0]?.split('\n').slice(0, 9)).toEqual(Array.from({ length: 9 }, (_, i) => `line ${i} xxx`))
+    expect(sink.writes[0]?.endsWith(`${'y'.repeat(40)}\n`)).toBe(true)
+  })
+
+  it('drain, flush(cb) and flushSync hand on what is left; an empty batcher writes nothing', () => {
+    const sink = new Sink()
+    const b = new LineBatcher(sink, 1_000)
+    b.drain()
+    expect(sink.writes).toEqual([])
+    b.write('a\n')
+    b.drain()
+    expect(sink.writes).toEqual(['a\n'])
+    b.write('b\n')
+    let called = false
+    b.flush(() => (called = true))
+    expect(called).toBe(true)
+    expect(sink.writes).toEqual(['a\n', 'b\n'])
+    b.write('c\n')
+    b.flushSync()
+    expect(sink.writes).toEqual(['a\n', 'b\n', 'c\n'])
+    expect(sink.synced).toBe(1)
+  })
+
+  it('flush(cb) calls back even when the destination has no flush of its own', () => {
+    const writes: string[] = []
+    const b = new LineBatcher({ write: (t: string) => writes.push(t) }, 1_000)
+    b.write('x\n')
+    let called = false
+    b.flush(() => (called = true))
+    expect(called).toBe(true)
+    expect(writes).toEqual(['x\n'])
+  })
+})
+
+describe('the decision line writer', () => {
+  const fields = { uid: 'u"\\\u2028', kind: 'MachineDeployment', namespace: 'ns', object: 'md-1', endpoint: 'validate', operation: 'UPDATE', user: 'ädmin', dryRun: false, allowed: false, decision: 'denied', denied: ['workers-follow-control-plane'], warned: [], audited: [], bypassed: [], patchOps: 2, latency_ms: 0.123 }
+
+  it('writes the line pino writes (time aside), one JSON object, no key twice', () => {
+    const lines: string[] = []
+    const root = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } })
+    const out = decisionLogger(root, { component: 'admission' })
+    out.info(fields, 'admission decision')
+    const write = lineWriterOf(out)
+    expect(write).toBeDefined()
+    write?.(fields, 'admission decision')
+    expect(lines).toHaveLength(2)
+    const [viaPino, direct] = lines.map((l) => l.replace(/"time":\d+/, '"time":0'))
+    expect(direct).toBe(viaPino)
+    expect(direct?.endsWith('}\n')).toBe(true)
+    expect(duplicateKeys(lines[1] ?? '')).toEqual([])
+    expect(JSON.parse(lines[1] ?? '')).toMatchObject({ level: 'info', name: 'upgrade-guard', component: 'admission', ...fields, msg: 'admission decision' })
+  })
+
+  it('exists only for decision loggers over createLogger', () => {
+    const root = createLogger({ level: 'info', destination: { write: () => undefined } })
+    expect(lineWriterOf(root)).toBeUndefined()
+    expect(lineWriterOf(root.child({ component: 'x' }))).toBeUndefined()
+  })
+})
