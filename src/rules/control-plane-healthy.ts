@@ -9,7 +9,7 @@
 import { isMachineOfControlPlane, machineProblem } from '../objects/lifecycle.js'
 import { listNames, missingState, qualifiedName } from './common.js'
 import { forbidden } from './field-path.js'
-import { notPresent, owningClusterName, rolloutStart } from './preflight.js'
+import { notPresent, owningClusterName, suppliedRolloutStart } from './preflight.js'
 import type { RuleDefinition } from './types.js'
 
 export const controlPlaneHealthy: RuleDefinition = {
@@ -18,10 +18,9 @@ export const controlPlaneHealthy: RuleDefinition = {
   needsState: true,
   watches: (o) => o.version,
   check: (ctx) => {
-    const start = rolloutStart(ctx)
-    const facts = ctx.view.lifecycle()
-    if (start === undefined || !facts.isSupplied()) return []
-    const { next, field } = start
+    const start = suppliedRolloutStart(ctx)
+    if (start === undefined) return []
+    const { next, field, facts } = start
     if (!facts.has('Machine')) return [notPresent('control-plane-healthy', field, 'Machine', 'the health of the control-plane nodes is unknown')]
     const clusterName = owningClusterName(start)
     if (clusterName === undefined) return missingState(ctx, 'control-plane-healthy', field, `no Cluster names KubeadmControlPlane ${qualifiedName(next)}`, 'create the Cluster (spec.controlPlaneRef), or include it in --state')

@@ -10,7 +10,7 @@
 import { deploymentProblem } from '../objects/lifecycle.js'
 import { listNames } from './common.js'
 import { forbidden } from './field-path.js'
-import { advisory, notPresent, rolloutStart } from './preflight.js'
+import { advisory, notPresent, suppliedRolloutStart } from './preflight.js'
 import type { RuleDefinition } from './types.js'
 
 export const managementReady: RuleDefinition = {
@@ -19,10 +19,9 @@ export const managementReady: RuleDefinition = {
   needsState: true,
   watches: (o) => o.version,
   check: (ctx) => {
-    const start = rolloutStart(ctx)
-    const facts = ctx.view.lifecycle()
-    if (start === undefined || !facts.isSupplied()) return []
-    const { next, field } = start
+    const start = suppliedRolloutStart(ctx)
+    if (start === undefined) return []
+    const { next, field, facts } = start
     if (ctx.policy.management.deployments.length === 0) return []
     if (!facts.has('Deployment')) return [notPresent('management-ready', field, 'Deployment', 'the rollout of the management-side controllers is unknown')]
     const missing: string[] = []

@@ -11,7 +11,7 @@
 import { desiredReplicas, infrastructureTemplateName } from '../objects/lifecycle.js'
 import { missingState, qualifiedName } from './common.js'
 import { forbidden } from './field-path.js'
-import { advisory, notPresent, rolloutStart } from './preflight.js'
+import { advisory, notPresent, suppliedRolloutStart } from './preflight.js'
 import type { RuleDefinition } from './types.js'
 
 export const poolCapacity: RuleDefinition = {
@@ -20,10 +20,9 @@ export const poolCapacity: RuleDefinition = {
   needsState: true,
   watches: (o) => o.version,
   check: (ctx) => {
-    const start = rolloutStart(ctx)
-    const facts = ctx.view.lifecycle()
-    if (start === undefined || !facts.isSupplied()) return []
-    const { next, field } = start
+    const start = suppliedRolloutStart(ctx)
+    if (start === undefined) return []
+    const { next, field, facts } = start
     for (const kind of ['BaremetalMachineTemplate', 'MachineInventoryPool'] as const) {
       if (!facts.has(kind)) return [notPresent('pool-capacity', field, kind, 'pool capacity is unknown')]
     }

@@ -10,6 +10,7 @@ import type { LifecycleKind } from '../objects/lifecycle.js'
 import { dotted, jsonEqual } from '../objects/unstructured.js'
 import { notFound } from './field-path.js'
 import type { RuleId } from './ids.js'
+import type { LifecycleFacts } from '../state/lifecycle-view.js'
 import type { RuleContext, Violation } from './types.js'
 
 export interface RolloutStart {
@@ -28,6 +29,18 @@ export function rolloutStart(ctx: RuleContext): RolloutStart | undefined {
   const { old, new: next } = ctx.target
   if (old === undefined || next === undefined || next.version === undefined || jsonEqual(old.version, next.version)) return undefined
   return { old, next, field: dotted(next.paths.version) }
+}
+
+/**
+ * A rollout start in a view that holds lifecycle facts: what the four rules that judge Machines,
+ * hosts, pools and Deployments begin with. A snapshot with no lifecycle object at all leaves them
+ * silent (state/lifecycle-view "not supplied").
+ */
+export function suppliedRolloutStart(ctx: RuleContext): (RolloutStart & { readonly facts: LifecycleFacts }) | undefined {
+  const start = rolloutStart(ctx)
+  if (start === undefined) return undefined
+  const facts = ctx.view.lifecycle()
+  return facts.isSupplied() ? { ...start, facts } : undefined
 }
 
 /** The Cluster the object belongs to, by the links an edit cannot bend. */

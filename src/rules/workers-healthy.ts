@@ -8,7 +8,7 @@
 import { isMachineOfDeployment, machineProblem } from '../objects/lifecycle.js'
 import { listNames, missingState, qualifiedName } from './common.js'
 import { forbidden } from './field-path.js'
-import { notPresent, owningClusterName, rolloutStart } from './preflight.js'
+import { notPresent, owningClusterName, suppliedRolloutStart } from './preflight.js'
 import type { RuleDefinition } from './types.js'
 
 export const workersHealthy: RuleDefinition = {
@@ -17,10 +17,9 @@ export const workersHealthy: RuleDefinition = {
   needsState: true,
   watches: (o) => o.version,
   check: (ctx) => {
-    const start = rolloutStart(ctx)
-    const facts = ctx.view.lifecycle()
-    if (start === undefined || !facts.isSupplied()) return []
-    const { next, field } = start
+    const start = suppliedRolloutStart(ctx)
+    if (start === undefined) return []
+    const { next, field, facts } = start
     if (!facts.has('Machine')) return [notPresent('workers-healthy', field, 'Machine', 'the health of the worker nodes is unknown')]
     const clusterName = owningClusterName(start)
     if (clusterName === undefined) return missingState(ctx, 'workers-healthy', 'spec.clusterName', `MachineDeployment ${qualifiedName(next)} names no cluster`, 'set spec.clusterName')
