@@ -6,10 +6,10 @@
  * deletes a Machine before it creates its replacement: starting a rollout while a control-plane
  * node is already down takes a healthy one away next, and etcd loses quorum.
  */
-import { isMachineOfControlPlane, machineProblem } from '../objects/lifecycle.js'
+import { isMachineOfControlPlane } from '../objects/lifecycle.js'
 import { listNames, missingState, qualifiedName } from './common.js'
 import { forbidden } from './field-path.js'
-import { notPresent, owningClusterName, suppliedRolloutStart } from './preflight.js'
+import { notPresent, owningClusterName, suppliedRolloutStart, unhealthyMachines } from './preflight.js'
 import type { RuleDefinition } from './types.js'
 
 export const controlPlaneHealthy: RuleDefinition = {
@@ -26,10 +26,7 @@ export const controlPlaneHealthy: RuleDefinition = {
     if (clusterName === undefined) return missingState(ctx, 'control-plane-healthy', field, `no Cluster names KubeadmControlPlane ${qualifiedName(next)}`, 'create the Cluster (spec.controlPlaneRef), or include it in --state')
     const machines = facts.machinesOfCluster(next.namespace, clusterName).filter((m) => isMachineOfControlPlane(m, next.name))
     if (machines.length === 0) return missingState(ctx, 'control-plane-healthy', field, `no control-plane Machine of cluster ${next.namespace}/${clusterName} in the cluster-state view`, 'wait until CAPI has created them, or include them in --state')
-    const bad = machines.flatMap((m) => {
-      const problem = machineProblem(m)
-      return problem === undefined ? [] : [`${m.name} (${problem})`]
-    })
+    const bad = unhealthyMachines(machines)
     if (bad.length === 0) return []
     return [
       forbidden(

@@ -6,7 +6,7 @@
  * for an MD), and the "not present" warning for a provider kind the state does not hold.
  */
 import type { GuardedObject } from '../objects/capi.js'
-import type { LifecycleKind } from '../objects/lifecycle.js'
+import { machineProblem, type LifecycleKind, type MachineRecord } from '../objects/lifecycle.js'
 import { dotted, jsonEqual } from '../objects/unstructured.js'
 import { notFound } from './field-path.js'
 import type { RuleId } from './ids.js'
@@ -41,6 +41,14 @@ export function suppliedRolloutStart(ctx: RuleContext): (RolloutStart & { readon
   if (start === undefined) return undefined
   const facts = ctx.view.lifecycle()
   return facts.isSupplied() ? { ...start, facts } : undefined
+}
+
+/** The machines that are not healthy, as `name (why)` for a message. */
+export function unhealthyMachines(machines: readonly MachineRecord[]): string[] {
+  return machines.flatMap((m) => {
+    const problem = machineProblem(m)
+    return problem === undefined ? [] : [`${m.name} (${problem})`]
+  })
 }
 
 /** The Cluster the object belongs to, by the links an edit cannot bend. */

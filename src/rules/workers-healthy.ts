@@ -5,10 +5,10 @@
  * ACP guide (Prerequisites): "All current nodes are healthy and Ready." A worker already down
  * counts against maxUnavailable: the rollout replaces fewer nodes at a time, or none.
  */
-import { isMachineOfDeployment, machineProblem } from '../objects/lifecycle.js'
+import { isMachineOfDeployment } from '../objects/lifecycle.js'
 import { listNames, missingState, qualifiedName } from './common.js'
 import { forbidden } from './field-path.js'
-import { notPresent, owningClusterName, suppliedRolloutStart } from './preflight.js'
+import { notPresent, owningClusterName, suppliedRolloutStart, unhealthyMachines } from './preflight.js'
 import type { RuleDefinition } from './types.js'
 
 export const workersHealthy: RuleDefinition = {
@@ -24,10 +24,7 @@ export const workersHealthy: RuleDefinition = {
     const clusterName = owningClusterName(start)
     if (clusterName === undefined) return missingState(ctx, 'workers-healthy', 'spec.clusterName', `MachineDeployment ${qualifiedName(next)} names no cluster`, 'set spec.clusterName')
     const machines = facts.machinesOfCluster(next.namespace, clusterName).filter((m) => isMachineOfDeployment(m, next.name))
-    const bad = machines.flatMap((m) => {
-      const problem = machineProblem(m)
-      return problem === undefined ? [] : [`${m.name} (${problem})`]
-    })
+    const bad = unhealthyMachines(machines)
     if (bad.length === 0) return []
     return [
       forbidden(
