@@ -7,9 +7,9 @@
  * request headers.
  *
  * Cheap per line, because the webhook writes one per decision: epoch-millisecond `time`, a
- * buffered asynchronous destination (lines gathered in an array and written, one write(2), per
- * ~8 KiB instead of one per line; flushed every second, so a quiet server still logs promptly,
- * and synchronously at exit), and
+ * buffered destination (lines gathered in an array and written, one write(2) from the main
+ * thread, per ~8 KiB instead of one per line; flushed every second, so a quiet server still
+ * logs promptly, and at exit), and
  * `redact` kept off the decision lines, whose fields are fixed (see {@link decisionLogger}).
  *
  * @example
@@ -26,7 +26,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 
 export interface LoggerOptions {
   readonly level?: string
-  /** Where the lines go; stdout (buffered, asynchronously, flushed at exit) when not given. */
+  /** Where the lines go; stdout (buffered, flushed every second and at exit) when not given. */
   readonly destination?: DestinationStream
 }
 
@@ -104,7 +104,7 @@ export class LineBatcher implements DestinationStream {
     if (this.units >= this.limit) this.flush()
   }
 
-  /** Hands what is gathered to the destination (which writes it asynchronously). */
+  /** Hands what is gathered to the destination. */
   drain(): void {
     if (this.lines.length === 0) return
     const text = this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join('')
@@ -128,8 +128,10 @@ export class LineBatcher implements DestinationStream {
 }
 
 function stdoutStream(): DestinationStream {
-  // The batcher decides when to write; SonicBoom writes each piece at once, asynchronously.
-  const stdout = pino.destination({ dest: 1, sync: false, minLength: 0 })
+  // The batcher decides when to write; SonicBoom writes each piece at once, synchronously
+  // (pino's own default). An asynchronous write goes through libuv's thread pool: a thread
+  // wake-up and a hand-off per piece cost more CPU than the write(2) itself (issue 12's profile).
+  const stdout = pino.destination({ dest: 1, sync: true, minLength: 0 })
   const batcher = new LineBatcher(stdout)
   // A quiet server still logs promptly.
   setInterval(() => batcher.drain(), FLUSH_EVERY_MS).unref()

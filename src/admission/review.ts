@@ -93,6 +93,7 @@ export function fitWarnings(texts: readonly string[]): string[] {
  * only 16): findings of the same rule are joined into one line, in the order they were found.
  */
 export function warningTexts(violations: readonly Violation[]): string[] {
+  if (violations.length === 0) return []
   const byRule = new Map<string, string[]>()
   for (const v of violations) {
     const details = byRule.get(v.rule) ?? []

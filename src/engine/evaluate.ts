@@ -16,6 +16,17 @@ import { resolveTarget } from './scope.js'
 
 const targetKind = (t: Target): string => (t.type === 'catalog' ? 'Catalog' : t.kind)
 
+const NO_RULES: ReadonlySet<string> = new Set()
+
+/** The rules that apply to a kind, in RULES order: filtered once per kind, not per request. */
+const RULES_BY_KIND = new Map<string, readonly RuleDefinition[]>()
+
+function rulesFor(kind: string): readonly RuleDefinition[] {
+  let rules = RULES_BY_KIND.get(kind)
+  if (rules === undefined) RULES_BY_KIND.set(kind, (rules = RULES.filter((rule) => rule.appliesTo.some((k) => k === kind))))
+  return rules
+}
+
 /** On UPDATE a rule may only deny when what it watches changed (never deadlock controllers). */
 function isRatchetedAway(rule: RuleDefinition, ctx: RuleContext): boolean {
   if (ctx.operation !== 'UPDATE' || rule.watches === undefined || ctx.target.type !== 'guarded') return false
@@ -37,9 +48,11 @@ function unavailableViolation(rule: RuleDefinition, ctx: RuleContext): Violation
 
 /** One "cannot check" finding naming every rule it stands for: the reason is said once, not once per rule. */
 function mergeUnavailable(vs: readonly Violation[]): Violation[] {
+  let count = 0
+  for (const v of vs) if (unavailableFindings.has(v)) count++
+  if (count <= 1) return vs.slice()
   const merged = vs.filter((v) => unavailableFindings.has(v))
-  const [first] = merged
-  if (first === undefined || merged.length === 1) return [...vs]
+  const first = merged[0] as Violation
   const one: Violation = { ...first, message: first.message.replace(/^cannot check:/, `cannot check ${merged.map((v) => v.rule).join(', ')}:`) }
   return vs.flatMap((v) => (v === first ? [one] : unavailableFindings.has(v) ? [] : [v]))
 }
@@ -95,8 +108,7 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
   const stateAvailable = view.status().available
   const found: Violation[] = []
   const evaluated: string[] = []
-  for (const rule of RULES) {
-    if (!rule.appliesTo.some((k) => k === kind)) continue
+  for (const rule of rulesFor(kind)) {
     if (policy.rules[rule.id] === 'off') continue
     if (isRatchetedAway(rule, ctx)) continue
     evaluated.push(rule.id)
@@ -106,9 +118,9 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
 
   const bypass = readBypass(resolved.annotated, resolved.previous, req.userInfo, policy)
   // A bypass is "used" only for findings it would turn from a denial into an allow.
-  const needed = new Set(found.filter((v) => actionOf(v, policy) === 'deny').map((v) => v.rule))
-  const problems = bypass === undefined ? [] : bypassProblems(bypass, needed, req.userInfo, policy)
-  const honoured: ReadonlySet<string> = bypass !== undefined && bypass.authorised && problems.length === 0 ? bypass.rules : new Set<string>()
+  const needed = (): Set<string> => new Set(found.filter((v) => actionOf(v, policy) === 'deny').map((v) => v.rule))
+  const problems = bypass === undefined ? [] : bypassProblems(bypass, needed(), req.userInfo, policy)
+  const honoured: ReadonlySet<string> = bypass !== undefined && bypass.authorised && problems.length === 0 ? bypass.rules : NO_RULES
 
   const denied: Violation[] = [...problems]
   const warnings: Violation[] = []
@@ -125,9 +137,9 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
     else if (action === 'audit') audited.push(v)
   }
   // One report for one bad value: drop the copies of a finding whose owner rule's denial stands.
-  const standing = new Set(denied.map((v) => `${v.rule} ${v.field}`))
+  const standing: ReadonlySet<string> = denied.length === 0 ? NO_RULES : new Set(denied.map((v) => `${v.rule} ${v.field}`))
   const isCopy = (v: Violation): boolean => v.duplicateOf !== undefined && standing.has(`${v.duplicateOf} ${v.field}`)
-  const finalDenied = mergeUnavailable(denied.filter((v) => !isCopy(v)))
+  const finalDenied = mergeUnavailable(denied.length === 0 ? denied : denied.filter((v) => !isCopy(v)))
   const reason = bypassed.length > 0 ? bypass?.reason : undefined
   const notice = bypassed.length > 0 ? [bypassNotice([...new Set(bypassed.map((v) => v.rule))], reason, req, policy)] : []
   return {

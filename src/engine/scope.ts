@@ -34,12 +34,14 @@ export type Resolution =
 
 const present = (o: unknown): boolean => o !== null && o !== undefined
 
+const METADATA_PATHS = { namespace: ['metadata', 'namespace'], name: ['metadata', 'name'] } as const
+
 /** Namespace and name from the request envelope (the API server's), else from the object. */
 function refOf(req: EngineRequest, obj: unknown, kind: string): TargetRef {
   return {
     kind,
-    namespace: nonEmpty(req.namespace) ?? getString(obj, ['metadata', 'namespace']) ?? '',
-    name: nonEmpty(req.name) ?? getString(obj, ['metadata', 'name']) ?? '',
+    namespace: nonEmpty(req.namespace) ?? getString(obj, METADATA_PATHS.namespace) ?? '',
+    name: nonEmpty(req.name) ?? getString(obj, METADATA_PATHS.name) ?? '',
   }
 }
 
@@ -88,13 +90,15 @@ function identityProblem(o: unknown, kind: string, req: EngineRequest, which: 'o
   if (o.apiVersion !== undefined && routedApi !== undefined && o.apiVersion !== routedApi) {
     return requestProblem(`${which}.apiVersion`, typeof o.apiVersion === 'string' ? clip(o.apiVersion) : echo(o.apiVersion), `the ${which} says apiVersion ${quoted(o.apiVersion)}, but the API server routed this request as ${routedApi}`, 'send the object in the version the request names')
   }
-  for (const [key, expected] of [['namespace', req.namespace], ['name', req.name]] as const) {
-    const actual = getString(o, ['metadata', key])
-    if (expected !== undefined && expected !== '' && actual !== undefined && actual !== '' && actual !== expected) {
-      return requestProblem(`${which}.metadata.${key}`, clip(actual), `the ${which} names ${key} ${quoted(actual)}, but the request is for ${quoted(expected)}`, 'send the object the request is for')
-    }
-  }
-  return undefined
+  return nameProblem(o, 'namespace', req.namespace, which) ?? nameProblem(o, 'name', req.name, which)
+}
+
+
+function nameProblem(o: Unstructured, key: 'namespace' | 'name', expected: string | undefined, which: 'object' | 'oldObject'): Violation | undefined {
+  if (expected === undefined || expected === '') return undefined
+  const actual = getString(o, METADATA_PATHS[key])
+  if (actual === undefined || actual === '' || actual === expected) return undefined
+  return requestProblem(`${which}.metadata.${key}`, clip(actual), `the ${which} names ${key} ${quoted(actual)}, but the request is for ${quoted(expected)}`, 'send the object the request is for')
 }
 
 /** The object with kind/apiVersion filled in from the request when it lacks them. */

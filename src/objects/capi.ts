@@ -122,12 +122,17 @@ export interface GuardedObject {
  */
 export function rolloutInputsOf(o: GuardedObject): unknown[] {
   const obj = o.raw
-  return [
-    ...(o.kind === 'KubeadmControlPlane' ? [getPath(obj, ['spec', 'version']), getPath(obj, ['spec', 'machineTemplate']), getPath(obj, ['spec', 'kubeadmConfigSpec'])] : [getPath(obj, ['spec', 'template'])]),
-    // rolloutAfter / rolloutBefore start a rollout without touching anything else.
-    ...(o.level === 'v1beta1' ? [getPath(obj, ['spec', 'rolloutAfter']), getPath(obj, ['spec', 'rolloutBefore'])] : [getPath(obj, ['spec', 'rollout', 'after']), getPath(obj, ['spec', 'rollout', 'before'])]),
-  ]
+  const spec = isRecord(obj.spec) ? obj.spec : undefined
+  const own = (key: string): unknown => (spec !== undefined && Object.hasOwn(spec, key) ? spec[key] : undefined)
+  const inputs = o.kind === 'KubeadmControlPlane' ? [own('version'), own('machineTemplate'), own('kubeadmConfigSpec')] : [own('template')]
+  // rolloutAfter / rolloutBefore start a rollout without touching anything else.
+  if (o.level === 'v1beta1') inputs.push(own('rolloutAfter'), own('rolloutBefore'))
+  else inputs.push(getPath(obj, ROLLOUT_AFTER), getPath(obj, ROLLOUT_BEFORE))
+  return inputs
 }
+
+const ROLLOUT_AFTER: readonly string[] = ['spec', 'rollout', 'after']
+const ROLLOUT_BEFORE: readonly string[] = ['spec', 'rollout', 'before']
 
 /** `group/level` → level, per group asked for (a few groups; no split per request). */
 const LEVEL_OF = new Map<string, ReadonlyMap<string, ApiLevel>>()
@@ -212,10 +217,13 @@ function clusterClaimsOf(obj: Unstructured, kind: GuardedKind): readonly string[
   return out
 }
 
+const OWNER_REFERENCES: readonly string[] = ['metadata', 'ownerReferences']
+const CAPI_PREFIX = `${CAPI_GROUP}/`
+
 function ownerClusterName(obj: Unstructured): string | undefined {
-  const owners = getPath(obj, ['metadata', 'ownerReferences'])
+  const owners = getPath(obj, OWNER_REFERENCES)
   if (!Array.isArray(owners)) return undefined
-  const owner = owners.find((o) => isRecord(o) && o.kind === 'Cluster' && typeof o.apiVersion === 'string' && o.apiVersion.startsWith(`${CAPI_GROUP}/`))
+  const owner: unknown = owners.find((o) => isRecord(o) && o.kind === 'Cluster' && typeof o.apiVersion === 'string' && o.apiVersion.startsWith(CAPI_PREFIX))
   return isRecord(owner) && typeof owner.name === 'string' ? owner.name : undefined
 }
 

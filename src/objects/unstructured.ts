@@ -12,9 +12,11 @@ export function isRecord(value: unknown): value is Unstructured {
 /** Reads a nested own property; undefined when any step is missing or not an object. */
 export function getPath(obj: unknown, path: readonly string[]): unknown {
   let current: unknown = obj
-  for (const key of path) {
-    if (!isRecord(current) || !Object.hasOwn(current, key)) return undefined
-    current = current[key]
+  // An indexed loop: this runs a few dozen times per request, and for…of allocated an iterator each time.
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i] as string
+    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, key)) return undefined
+    current = (current as Unstructured)[key]
   }
   return current
 }
@@ -36,17 +38,28 @@ export function getStringMap(obj: unknown, path: readonly string[]): Readonly<Re
 /** Structural equality for JSON values (key order ignored). */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false
-  if (Array.isArray(a) !== Array.isArray(b)) return false
-  if (Array.isArray(a)) {
-    const bl = b as unknown[]
-    return a.length === bl.length && a.every((x, i) => jsonEqual(x, bl[i]))
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  const isArray = Array.isArray(a)
+  if (isArray !== Array.isArray(b)) return false
+  if (isArray) {
+    const al = a as readonly unknown[]
+    const bl = b as readonly unknown[]
+    if (al.length !== bl.length) return false
+    for (let i = 0; i < al.length; i++) if (!jsonEqual(al[i], bl[i])) return false
+    return true
   }
+  // Own enumerable keys, as Object.keys lists them, without building the two key arrays
+  // (ratcheting compares whole spec.template subtrees on every UPDATE).
   const ao = a as Record<string, unknown>
   const bo = b as Record<string, unknown>
-  const keys = Object.keys(ao)
-  if (keys.length !== Object.keys(bo).length) return false
-  return keys.every((k) => Object.hasOwn(bo, k) && jsonEqual(ao[k], bo[k]))
+  let count = 0
+  for (const k in ao) {
+    if (!Object.hasOwn(ao, k)) continue
+    count++
+    if (!Object.hasOwn(bo, k) || !jsonEqual(ao[k], bo[k])) return false
+  }
+  for (const k in bo) if (Object.hasOwn(bo, k)) count--
+  return count === 0
 }
 
 /** Dotted text of the frozen (shared) paths, e.g. objects/capi fieldPaths(): joined once, not per rule and request. */

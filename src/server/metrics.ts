@@ -90,6 +90,21 @@ export interface MetricsOptions {
   readonly now?: () => number
 }
 
+/** Three levels of label values to the map of the fourth. */
+class LabelTree<T> {
+  private readonly root = new Map<string, Map<string, Map<string, Map<string, T>>>>()
+
+  at(a: string, b: string, c: string): Map<string, T> {
+    let one = this.root.get(a)
+    if (one === undefined) this.root.set(a, (one = new Map()))
+    let two = one.get(b)
+    if (two === undefined) one.set(b, (two = new Map()))
+    let three = two.get(c)
+    if (three === undefined) two.set(c, (three = new Map()))
+    return three
+  }
+}
+
 export class ServerMetrics {
   readonly registry = new Registry()
   private readonly requests: Counter<'endpoint' | 'kind' | 'operation' | 'decision'>
@@ -113,7 +128,16 @@ export class ServerMetrics {
    * Labelled children by label values: prom-client hashes the label object on every inc() or
    * observe(); a decision touches two to four series, the same few again and again.
    */
-  private readonly children = new Map<string, { inc(): void }>()
+  /**
+   * Labelled children, cached by their label values (nested maps of the bounded values: known
+   * kinds, operations, rule ids), so a decision neither hashes labels in prom-client nor builds
+   * a key string.
+   */
+  private readonly requestChildren = new LabelTree<{ inc(): void }>()
+  private readonly denialChildren = new Map<string, Map<string, { inc(): void }>>()
+  private readonly warningChildren = new Map<string, Map<string, { inc(): void }>>()
+  private readonly auditChildren = new Map<string, Map<string, { inc(): void }>>()
+  private readonly bypassChildren = new Map<string, Map<string, { inc(): void }>>()
   private readonly durations = new Map<Endpoint, { observe(value: number): void }>()
 
   constructor(options: MetricsOptions = {}) {
@@ -195,22 +219,28 @@ export class ServerMetrics {
     const kind = kindLabel(outcome.request.kind)
     const operation = operationLabel(outcome.request.operation)
     const decision = decisionLabel(endpoint, outcome)
-    this.child('requests', `${endpoint}|${kind}|${operation}|${decision}`, () => this.requests.labels({ endpoint, kind, operation, decision })).inc()
+    const byDecision = this.requestChildren.at(endpoint, kind, operation)
+    let counter = byDecision.get(decision)
+    if (counter === undefined) byDecision.set(decision, (counter = this.requests.labels({ endpoint, kind, operation, decision })))
+    counter.inc()
     let duration = this.durations.get(endpoint)
     if (duration === undefined) this.durations.set(endpoint, (duration = this.duration.labels({ endpoint })))
     duration.observe(seconds)
-    for (const rule of ids.denied) this.child('denials', `${rule}|${kind}`, () => this.denials.labels({ rule, kind })).inc()
-    for (const rule of ids.warned) this.child('warnings', `${rule}|${kind}`, () => this.warnings.labels({ rule, kind })).inc()
-    for (const rule of ids.audited) this.child('audits', `${rule}|${kind}`, () => this.audits.labels({ rule, kind })).inc()
-    for (const rule of ids.bypassed) this.child('bypasses', `${rule}|${kind}`, () => this.bypasses.labels({ rule, kind })).inc()
+    if (ids.denied.length > 0) this.incRules(this.denials, this.denialChildren, ids.denied, kind)
+    if (ids.warned.length > 0) this.incRules(this.warnings, this.warningChildren, ids.warned, kind)
+    if (ids.audited.length > 0) this.incRules(this.audits, this.auditChildren, ids.audited, kind)
+    if (ids.bypassed.length > 0) this.incRules(this.bypasses, this.bypassChildren, ids.bypassed, kind)
   }
 
-  /** Label values are bounded (known kinds, operations, rule ids), so this map is too. */
-  private child(metric: string, labels: string, make: () => { inc(): void }): { inc(): void } {
-    const k = `${metric}|${labels}`
-    let c = this.children.get(k)
-    if (c === undefined) this.children.set(k, (c = make()))
-    return c
+  /** One count per rule id for this kind, through the cached labelled children. */
+  private incRules(counter: Counter<'rule' | 'kind'>, children: Map<string, Map<string, { inc(): void }>>, rules: readonly string[], kind: string): void {
+    let byRule = children.get(kind)
+    if (byRule === undefined) children.set(kind, (byRule = new Map()))
+    for (const rule of rules) {
+      let c = byRule.get(rule)
+      if (c === undefined) byRule.set(rule, (c = counter.labels({ rule, kind })))
+      c.inc()
+    }
   }
 
   observeRejected(endpoint: Endpoint, code: number): void {

@@ -23,6 +23,8 @@ export class MemoryView implements ClusterView {
   private readonly mds = new Map<string, GuardedObject>()
   /** ns/cluster → md keys */
   private readonly mdsByCluster = new Map<string, Set<string>>()
+  /** machineDeploymentsOfCluster's sorted answer, kept until an MD of that Cluster changes (asked on every MD request). */
+  private readonly mdListByCluster = new Map<string, readonly GuardedObject[]>()
   /** ns/cluster → kcp key, from the cluster-name label / owner reference */
   private readonly kcpByCluster = new Map<string, string>()
   /** ns/kcp name → ns/cluster name, from Cluster.spec.controlPlaneRef */
@@ -92,14 +94,19 @@ export class MemoryView implements ClusterView {
   }
 
   machineDeploymentsOfCluster(namespace: string, clusterName: string): readonly GuardedObject[] {
-    const keys = this.mdsByCluster.get(key(namespace, clusterName))
+    const clusterKey = key(namespace, clusterName)
+    const known = this.mdListByCluster.get(clusterKey)
+    if (known !== undefined) return known
+    const keys = this.mdsByCluster.get(clusterKey)
     if (keys === undefined) return []
     const out: GuardedObject[] = []
     for (const k of keys) {
       const md = this.mds.get(k)
       if (md !== undefined) out.push(md)
     }
-    return out.sort((a, b) => a.name.localeCompare(b.name))
+    const sorted = Object.freeze(out.sort((a, b) => a.name.localeCompare(b.name)))
+    this.mdListByCluster.set(clusterKey, sorted)
+    return sorted
   }
 
   usersOfVersion(version: string): readonly GuardedObject[] {
@@ -203,7 +210,10 @@ export class MemoryView implements ClusterView {
       for (const v of [obj.version, obj.statusVersion]) if (typeof v === 'string') addTo(this.versionUsers, v, obj)
     } else {
       this.mds.set(k, obj)
-      if (obj.clusterName !== undefined) addTo(this.mdsByCluster, key(obj.namespace, obj.clusterName), k)
+      if (obj.clusterName !== undefined) {
+        addTo(this.mdsByCluster, key(obj.namespace, obj.clusterName), k)
+        this.mdListByCluster.delete(key(obj.namespace, obj.clusterName))
+      }
       if (typeof obj.version === 'string') addTo(this.versionUsers, obj.version, obj)
     }
   }
@@ -220,7 +230,10 @@ export class MemoryView implements ClusterView {
       }
     } else {
       this.mds.delete(k)
-      if (existing.clusterName !== undefined) removeFrom(this.mdsByCluster, key(namespace, existing.clusterName), k)
+      if (existing.clusterName !== undefined) {
+        removeFrom(this.mdsByCluster, key(namespace, existing.clusterName), k)
+        this.mdListByCluster.delete(key(namespace, existing.clusterName))
+      }
     }
   }
 }
