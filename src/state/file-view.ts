@@ -4,7 +4,7 @@
  * lists). The CLI and the webhook's embedded default use it; the webhook re-reads on change.
  */
 import type { CatalogRef } from '../objects/catalog.js'
-import { listManifestFiles, readStateFile } from './manifests.js'
+import { forEachStateObject, listManifestFiles } from './manifests.js'
 import { MemoryView } from './memory-view.js'
 
 export interface FileViewResult {
@@ -15,15 +15,26 @@ export interface FileViewResult {
 
 /**
  * Reads the files and returns a fresh view; throws UpgradeGuardError naming file and document.
- * One file at a time: its parsed objects become lean records and are dropped before the next
- * file is read, so the peak at start-up is the largest file, not the whole snapshot.
+ * One object at a time: each becomes a lean record as soon as it is parsed (a `kind: List` file
+ * entry by entry), so the peak at start-up is the view plus one object, not a parsed file.
  */
 export function loadFileView(paths: readonly string[], catalog: CatalogRef): FileViewResult {
   const files = listManifestFiles(paths)
-  const view = new MemoryView(catalog)
-  let ignored = 0
-  for (const file of files) for (const entry of readStateFile(file)) if (view.upsert(entry.object) === undefined) ignored++
-  view.settle()
-  view.setStatus({ available: true, updatedAt: Date.now() })
-  return { view, ignored }
+  const whole = new Set<string>()
+  for (;;) {
+    const view = new MemoryView(catalog)
+    let ignored = 0
+    const add = ({ object }: { readonly object: unknown }): void => {
+      if (view.upsert(object) === undefined) ignored++
+    }
+    // A List that could not be read entry by entry after all (rare: an alias across entries, or
+    // an error) has already given some objects: start again with a fresh view, that file whole.
+    const retry = files.find((file) => !forEachStateObject(file, add, whole.has(file)))
+    if (retry === undefined) {
+      view.settle()
+      view.setStatus({ available: true, updatedAt: Date.now() })
+      return { view, ignored }
+    }
+    whole.add(retry)
+  }
 }
