@@ -33,8 +33,8 @@ const LF = 0x0a
 const HASH = 0x23
 const DASH = 0x2d
 
-/** A line outside the items: `key:` or `key: value` (plain word or quoted on one line), a comment, or blank. */
-const SIMPLE_LINE = /^(?: *#.*| *|( *)([A-Za-z_][A-Za-z0-9_.\/-]*):(?: +(?:"[^"\\]*"|'[^']*'|[A-Za-z0-9_.\/][A-Za-z0-9_.\/:-]*))? *)\r?$/
+/** A line outside the items: `key:` or `key: value` (a plain word, quoted on one line, `{}` or `[]`), a comment, or blank. */
+const SIMPLE_LINE = /^(?: *#.*| *|( *)([A-Za-z_][A-Za-z0-9_.\/-]*):(?: +(?:"[^"\\]*"|'[^']*'|[A-Za-z0-9_.\/][A-Za-z0-9_.\/:-]*|\{\}|\[\]))? *)\r?$/
 const TOP_LEVEL_KEYS = new Set(['apiVersion', 'kind', 'metadata'])
 
 /** Lines outside the items: every one simple, the top-level keys known ones (duplicates fail the skeleton's parse). */
