@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { isUpgradeGuardError } from '../errors.js'
 import { forEachStateObject, listManifestFiles } from './manifests.js'
+import { dropUnstoredFields } from './memory-view.js'
 
 export type FileObjectsMessage =
   | { readonly kind: 'objects'; readonly objects: readonly unknown[] }
@@ -34,10 +35,15 @@ if (port !== null) {
   try {
     for (const file of listManifestFiles(paths)) {
       let objects: unknown[] = []
+      // Nothing the records leave out is copied over (the last-applied annotation is half an object).
+      const keep = ({ object }: { readonly object: unknown }): void => {
+        dropUnstoredFields(object)
+        objects.push(object)
+      }
       // A List that gave up half-way is read again whole; only a file's final objects are sent.
-      if (!forEachStateObject(file, (o) => objects.push(o.object))) {
+      if (!forEachStateObject(file, keep)) {
         objects = []
-        forEachStateObject(file, (o) => objects.push(o.object), true)
+        forEachStateObject(file, keep, true)
       }
       post({ kind: 'objects', objects })
     }
