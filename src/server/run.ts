@@ -17,6 +17,7 @@ import { DEFAULT_CERT_DIR, loadOrCreateSelfSigned, staticTls, startFileTls, writ
 import { ServerMetrics } from './metrics.js'
 import type { Lifecycle } from './plugins/health.js'
 import { errorLine, startPolicySource, type PolicySource } from './policy-source.js'
+import { compactHeap } from './compact-heap.js'
 import { startFileStateSource, startLiveStateSource, type StateSource } from './state-source.js'
 
 export type StateChoice = { readonly kind: 'files'; readonly paths: readonly string[] } | { readonly kind: 'live'; readonly kubeconfig?: string }
@@ -175,6 +176,7 @@ export async function runServer(options: RunOptions): Promise<RunningServer> {
     const withAudit = audit === undefined ? {} : { audit }
     const app = await buildServer({ policy, state, tls, metrics, logger, lifecycle, ...withAudit, ...(options.limits !== undefined ? { limits: options.limits } : {}) })
     cleanups.push(() => app.close())
+    compactHeap() // the start-up garbage (a state snapshot's parse above all) goes before the first request
     const port = await listen(app, options.host, options.port, 'webhook', webhookHold)
 
     let metricsApp: GuardServer | undefined

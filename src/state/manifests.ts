@@ -9,10 +9,11 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { CORE_SCHEMA, loadAll } from 'js-yaml'
+import { CORE_SCHEMA, load, loadAll, type LoadOptions } from 'js-yaml'
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml'
 import { UpgradeGuardError } from '../errors.js'
 import { isRecord } from '../objects/unstructured.js'
+import { listLayout } from './list-items.js'
 
 export interface ManifestEntry {
   readonly file: string
@@ -106,13 +107,74 @@ export function readStateObjects(paths: readonly string[]): StateObject[] {
 
 /** The objects of one state file (for callers that take them a file at a time). */
 export function readStateFile(file: string): StateObject[] {
-  let text: string
+  return parseStateObjects(readStateText(file), file)
+}
+
+function readStateText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8')
+    return readFileSync(file, 'utf8')
   } catch (e) {
     throw new UpgradeGuardError('UG_ERR_STATE_READ', `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file, cause: e })
   }
-  return parseStateObjects(text, file)
+}
+
+/** js-yaml's default nesting limit; an entry read alone sits one level higher than in its List. */
+const MAX_DEPTH = 100
+
+/**
+ * Passes the objects of one state file to `each`, in order: the same objects, and the same
+ * errors, as readStateFile. A `kind: List` YAML file whose layout is certain (state/list-items)
+ * is parsed one entry at a time, so its objects need not all be alive at once (the 11 MiB
+ * MachineDeployment list of a fleet would be one tree of some hundred MiB).
+ *
+ * Returns false when an entry read alone failed after `each` had been given earlier ones (an
+ * alias to an anchor in another entry, a scalar left open across entries, a YAML error or a
+ * bad object further down): the caller must drop what it got and call again with `whole`,
+ * which reads the file as one document and so yields exactly readStateFile's objects or error.
+ */
+export function forEachStateObject(file: string, each: (object: StateObject) => void, whole = false): boolean {
+  const text = readStateText(file)
+  const layout = whole || /\.json$/i.test(file) ? undefined : listLayout(text)
+  if (layout !== undefined && isEmptyList(layout.skeleton, file)) {
+    const { bounds } = layout
+    let i = 0
+    for (; i + 1 < bounds.length; i++) {
+      const object = listEntry(text.slice(bounds[i], bounds[i + 1]), file)
+      if (object === undefined) break
+      each({ file, doc: 1, object })
+    }
+    if (i + 1 === bounds.length) return true
+    if (i > 0) return false
+    // The first entry failed, nothing given yet: read the file whole right here.
+  }
+  for (const object of parseStateObjects(text, file)) each(object)
+  return true
+}
+
+/** The skeleton of a cut List (its entries replaced by `[]`) parses to a List with no items. */
+function isEmptyList(skeleton: string, file: string): boolean {
+  let value: unknown
+  try {
+    value = load(skeleton, { schema: CORE_SCHEMA, filename: file })
+  } catch {
+    return false
+  }
+  return isRecord(value) && isListKind(value) && Array.isArray(value.items) && value.items.length === 0
+}
+
+/** One entry of a cut List, read alone: the object, or undefined if it is not one valid object. */
+function listEntry(text: string, file: string): Readonly<Record<string, unknown>> | undefined {
+  let value: unknown
+  try {
+    // `maxDepth` (js-yaml 4.3) is not in @types/js-yaml yet.
+    const options: LoadOptions & { readonly maxDepth: number } = { schema: CORE_SCHEMA, filename: file, maxDepth: MAX_DEPTH - 1 }
+    value = load(text, options)
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(value) || value.length !== 1) return undefined
+  const object: unknown = value[0]
+  return isRecord(object) && objectProblem(object) === undefined ? object : undefined
 }
 
 function isListKind(value: Readonly<Record<string, unknown>>): boolean {
@@ -121,16 +183,23 @@ function isListKind(value: Readonly<Record<string, unknown>>): boolean {
 
 type ErrorCode = 'UG_ERR_STATE_INVALID' | 'UG_ERR_INPUT'
 
-/** Checks one object of a document: a Kubernetes object with apiVersion, kind and metadata.name. */
-function checkObject(file: string, doc: number, prefix: readonly (string | number)[], value: unknown, errorCode: ErrorCode): Readonly<Record<string, unknown>> {
-  const where = prefix.length === 0 ? `document ${doc}` : `document ${doc} ${prefix.join('[')}]`
-  if (!isRecord(value)) throw new UpgradeGuardError(errorCode, `${where}: expected a Kubernetes object`, { file })
+/** What keeps a value from being a Kubernetes object (apiVersion, kind and metadata.name), if anything. */
+function objectProblem(value: unknown): { readonly field?: string; readonly message: string } | undefined {
+  if (!isRecord(value)) return { message: 'expected a Kubernetes object' }
   for (const field of ['apiVersion', 'kind'] as const) {
-    if (typeof value[field] !== 'string' || value[field] === '') throw new UpgradeGuardError(errorCode, `${where}: ${field}: is required (a string)`, { file, field })
+    if (typeof value[field] !== 'string' || value[field] === '') return { field, message: `${field}: is required (a string)` }
   }
   const name = isRecord(value.metadata) ? value.metadata.name : undefined
-  if (typeof name !== 'string' || name === '') throw new UpgradeGuardError(errorCode, `${where}: metadata.name: is required (a string)`, { file, field: 'metadata.name' })
-  return value
+  if (typeof name !== 'string' || name === '') return { field: 'metadata.name', message: 'metadata.name: is required (a string)' }
+  return undefined
+}
+
+/** Checks one object of a document: a Kubernetes object with apiVersion, kind and metadata.name. */
+function checkObject(file: string, doc: number, prefix: readonly (string | number)[], value: unknown, errorCode: ErrorCode): Readonly<Record<string, unknown>> {
+  const problem = objectProblem(value)
+  if (problem === undefined) return value as Readonly<Record<string, unknown>>
+  const where = prefix.length === 0 ? `document ${doc}` : `document ${doc} ${prefix.join('[')}]`
+  throw new UpgradeGuardError(errorCode, `${where}: ${problem.message}`, problem.field === undefined ? { file } : { file, field: problem.field })
 }
 
 /** The objects of one parsed document: itself, or the items of a `kind: List`, each checked. */

@@ -240,6 +240,19 @@ export class MemoryView implements ClusterView {
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
 
+/**
+ * Deletes, in place, what RecordBuilder leaves out of a record (metadata.managedFields and the
+ * last-applied annotation): for an object that is sent to another thread before it becomes a
+ * record there (state/file-objects-worker), so the copy carries none of it. The record built
+ * from it is the same.
+ */
+export function dropUnstoredFields(obj: unknown): void {
+  if (!isRecord(obj) || !isRecord(obj.metadata)) return
+  const metadata = obj.metadata as Record<string, unknown>
+  delete metadata.managedFields
+  if (isRecord(metadata.annotations)) delete (metadata.annotations as Record<string, unknown>)[LAST_APPLIED]
+}
+
 /** Strings at least this long may be V8 slices of the text they were parsed from. */
 const SLICE_MIN = 13
 /** Distinct strings remembered for sharing; past this the table starts afresh (bounded). */
@@ -265,12 +278,12 @@ const MAX_SHARED_NODES = 50_000
  */
 export class RecordBuilder {
   private strings = new Map<string, string>()
-  /** Interned string → its id in keys: keys stay short (not the text of every value again). */
-  private stringIds = new Map<string, number>()
+  /** Interned string → its token in keys (`s` and an id): keys stay short (not the text of every value again). */
+  private stringTokens = new Map<string, string>()
   /** Structural key → the shared, frozen node. */
   private nodes = new Map<string, object>()
-  /** Shared node → its id in keys (a parent's key names its children by id); reset with `nodes`. */
-  private ids = new Map<object, number>()
+  /** Shared node → its token in keys (`#` and an id: a parent's key names its children by id); reset with `nodes`. */
+  private nodeTokens = new Map<object, string>()
   private nextId = 0
 
   build(obj: unknown): unknown {
@@ -281,70 +294,72 @@ export class RecordBuilder {
   private copy(value: unknown, where: 'root' | 'metadata' | 'annotations' | 'inner'): unknown {
     if (typeof value === 'string') return this.intern(value)
     if (value === null || typeof value !== 'object') return value
+    // The structural key is built as the children are copied: undefined once a child is not shared.
+    let key: string | undefined
     if (Array.isArray(value)) {
-      const items = value.map((v: unknown) => this.copy(v, 'inner'))
-      return this.share(items, 'a', items.map((v, i) => [String(i), v] as const))
+      key = 'a'
+      const items = value.map((v: unknown) => {
+        const copied = this.copy(v, 'inner')
+        if (key !== undefined) {
+          const token = this.token(copied)
+          key = token === undefined ? undefined : `${key}${token},`
+        }
+        return copied
+      })
+      return key === undefined ? items : this.share(items, key)
     }
     const out: Record<string, unknown> = {}
-    const entries: (readonly [string, unknown])[] = []
-    for (const [k, v] of Object.entries(value)) {
+    // The object itself and its metadata are one of a kind (name, uid): never shared.
+    key = where === 'root' || where === 'metadata' ? undefined : 'o'
+    const input = value as Readonly<Record<string, unknown>>
+    for (const k of Object.keys(input)) {
       if (where === 'metadata' && k === 'managedFields') continue
       if (where === 'annotations' && k === LAST_APPLIED) continue
       const inner = where === 'root' && k === 'metadata' ? 'metadata' : where === 'metadata' && k === 'annotations' ? 'annotations' : 'inner'
-      const copied = this.copy(v, inner)
-      entries.push([k, copied])
+      const copied = this.copy(input[k], inner)
+      if (key !== undefined) {
+        const token = this.token(copied)
+        // Keys by token too (interned like every string): short, and unambiguous without escaping.
+        key = token === undefined ? undefined : `${key}${this.stringTokens.get(k) ?? this.stringTokens.get(this.intern(k))}=${token},`
+      }
       // An own `__proto__` key (JSON.parse makes one) must stay a plain key, not set the prototype.
       if (k === '__proto__') Object.defineProperty(out, k, { value: copied, enumerable: true, writable: true, configurable: true })
       else out[k] = copied
     }
-    // The object itself and its metadata are one of a kind (name, uid): never shared.
-    return where === 'root' || where === 'metadata' ? out : this.share(out, 'o', entries)
+    return key === undefined ? out : this.share(out, key)
   }
 
   /**
    * The node stored once: an earlier node of the same structure (same keys in the same order,
-   * the same primitive values, the same shared children), or this one, frozen.
+   * the same primitive values, the same shared children: the same `key`), or this one, frozen.
    */
-  private share<T extends object>(node: T, tag: string, entries: readonly (readonly [string, unknown])[]): T {
-    let key = tag
-    for (const [k, v] of entries) {
-      const token = this.token(v)
-      if (token === undefined) return node // a child that is not shared: neither is its parent
-      // Keys by id too (interned like every string): short, and unambiguous without escaping.
-      const keyId = this.stringIds.get(k) ?? this.stringIds.get(this.intern(k))
-      key += `${keyId}=${token},`
-    }
+  private share<T extends object>(node: T, key: string): T {
     const known = this.nodes.get(key)
     if (known !== undefined) return known as T
     if (this.nodes.size >= MAX_SHARED_NODES) {
-      // Children known only by an id of the old table are simply not shared any more.
+      // Children known only by a token of the old table are simply not shared any more.
       this.nodes = new Map()
-      this.ids = new Map()
+      this.nodeTokens = new Map()
     }
     Object.freeze(node)
     this.nodes.set(key, node)
-    this.ids.set(node, this.nextId++)
+    this.nodeTokens.set(node, `#${this.nextId++}`)
     return node
   }
 
   /** A value as it appears in a parent's key; undefined for a child that is not shared. */
   private token(v: unknown): string | undefined {
     switch (typeof v) {
-      case 'string': {
-        const id = this.stringIds.get(v)
-        return id === undefined ? undefined : `s${id}`
-      }
+      case 'string':
+        return this.stringTokens.get(v)
       case 'number':
         return Object.is(v, -0) ? '-0' : `${v}`
       case 'boolean':
         return v ? 't' : 'f'
       case 'undefined':
         return 'u'
-      case 'object': {
-        if (v === null) return 'n'
-        const id = this.ids.get(v)
-        return id === undefined ? undefined : `#${id}`
-      }
+      case 'object':
+        return v === null ? 'n' : this.nodeTokens.get(v)
       default:
         return undefined
     }
@@ -356,12 +371,12 @@ export class RecordBuilder {
     // A fresh, flat copy: no reference to the parsed text survives.
     const own = s.length < SLICE_MIN ? s : (JSON.parse(JSON.stringify(s)) as string)
     if (this.strings.size >= MAX_INTERNED) {
-      // Values known only by an id of the old table are simply not shared any more.
+      // Values known only by a token of the old table are simply not shared any more.
       this.strings = new Map()
-      this.stringIds = new Map()
+      this.stringTokens = new Map()
     }
     this.strings.set(own, own)
-    this.stringIds.set(own, this.nextId++)
+    this.stringTokens.set(own, `s${this.nextId++}`)
     return own
   }
 }
