@@ -4,7 +4,7 @@
  * objects of every served CAPI API version. Fields moved between v1beta1 and v1beta2
  * (reference/SOURCES.md §3); each accessor knows both layouts and never guesses from content.
  */
-import { getPath, getString, getStringMap, isRecord, type Unstructured } from './unstructured.js'
+import { getPath, getString, getStringMap, isRecord, ownField, type Unstructured } from './unstructured.js'
 
 export const KCP_GROUP = 'controlplane.cluster.x-k8s.io'
 export const CAPI_GROUP = 'cluster.x-k8s.io'
@@ -121,18 +121,16 @@ export interface GuardedObject {
  * `raw` (one UPDATE compares old and new), so the view does not keep an array per record.
  */
 export function rolloutInputsOf(o: GuardedObject): unknown[] {
-  const obj = o.raw
-  const spec = isRecord(obj.spec) ? obj.spec : undefined
-  const own = (key: string): unknown => (spec !== undefined && Object.hasOwn(spec, key) ? spec[key] : undefined)
-  const inputs = o.kind === 'KubeadmControlPlane' ? [own('version'), own('machineTemplate'), own('kubeadmConfigSpec')] : [own('template')]
+  const spec = ownField(o.raw, 'spec')
+  const inputs = o.kind === 'KubeadmControlPlane' ? [ownField(spec, 'version'), ownField(spec, 'machineTemplate'), ownField(spec, 'kubeadmConfigSpec')] : [ownField(spec, 'template')]
   // rolloutAfter / rolloutBefore start a rollout without touching anything else.
-  if (o.level === 'v1beta1') inputs.push(own('rolloutAfter'), own('rolloutBefore'))
-  else inputs.push(getPath(obj, ROLLOUT_AFTER), getPath(obj, ROLLOUT_BEFORE))
+  if (o.level === 'v1beta1') inputs.push(ownField(spec, 'rolloutAfter'), ownField(spec, 'rolloutBefore'))
+  else {
+    const rollout = ownField(spec, 'rollout')
+    inputs.push(ownField(rollout, 'after'), ownField(rollout, 'before'))
+  }
   return inputs
 }
-
-const ROLLOUT_AFTER: readonly string[] = ['spec', 'rollout', 'after']
-const ROLLOUT_BEFORE: readonly string[] = ['spec', 'rollout', 'before']
 
 /** `group/level` → level, per group asked for (a few groups; no split per request). */
 const LEVEL_OF = new Map<string, ReadonlyMap<string, ApiLevel>>()
@@ -169,35 +167,41 @@ export function readGuarded(obj: unknown): ReadResult {
   const paths = fieldPaths(kind, level)
   const isKcp = kind === 'KubeadmControlPlane'
   const claims = clusterClaimsOf(obj, kind)
+  // Each shared step read once (what getPath of every full path would read, without starting
+  // again at the root for every field).
+  const metadata = ownField(obj, 'metadata')
+  const strategy = getPath(obj, paths.strategy)
+  const rollingUpdate = ownField(strategy, 'rollingUpdate')
+  const clusterConfiguration = isKcp ? getPath(obj, CLUSTER_CONFIG) : undefined
+  const namespace = ownField(metadata, 'namespace')
+  const name = ownField(metadata, 'name')
+  const infrastructureKind = getPath(obj, INFRA_KIND[kind][level])
   return {
     ok: true,
     object: {
       kind,
       level,
-      namespace: getString(obj, ['metadata', 'namespace']) ?? '',
-      name: getString(obj, ['metadata', 'name']) ?? '',
+      namespace: typeof namespace === 'string' ? namespace : '',
+      name: typeof name === 'string' ? name : '',
       paths,
       version: getPath(obj, paths.version),
-      maxSurge: getPath(obj, paths.maxSurge),
-      maxUnavailable: getPath(obj, paths.maxUnavailable),
-      strategyType: getPath(obj, paths.strategyType),
-      replicas: getPath(obj, paths.replicas),
-      infrastructureKind: getString(obj, INFRA_KIND[kind][level]),
+      maxSurge: ownField(rollingUpdate, 'maxSurge'),
+      maxUnavailable: ownField(rollingUpdate, 'maxUnavailable'),
+      strategyType: ownField(strategy, 'type'),
+      replicas: ownField(ownField(obj, 'spec'), 'replicas'),
+      infrastructureKind: typeof infrastructureKind === 'string' ? infrastructureKind : undefined,
       clusterName: claims[0],
       clusterClaims: claims,
-      statusVersion: isKcp ? getPath(obj, STATUS_VERSION) : undefined,
-      dnsImageTag: isKcp ? getPath(obj, DNS_TAG) : undefined,
-      etcdImageTag: isKcp ? getPath(obj, ETCD_TAG) : undefined,
+      statusVersion: isKcp ? ownField(ownField(obj, 'status'), 'version') : undefined,
+      dnsImageTag: isKcp ? ownField(ownField(clusterConfiguration, 'dns'), 'imageTag') : undefined,
+      etcdImageTag: isKcp ? ownField(ownField(ownField(clusterConfiguration, 'etcd'), 'local'), 'imageTag') : undefined,
       raw: obj,
     },
   }
 }
 
 /** Paths read on every request: built once, not per call. */
-const CLUSTER_CONFIG = ['spec', 'kubeadmConfigSpec', 'clusterConfiguration']
-const STATUS_VERSION: readonly string[] = ['status', 'version']
-const DNS_TAG: readonly string[] = [...CLUSTER_CONFIG, 'dns', 'imageTag']
-const ETCD_TAG: readonly string[] = [...CLUSTER_CONFIG, 'etcd', 'local', 'imageTag']
+const CLUSTER_CONFIG: readonly string[] = ['spec', 'kubeadmConfigSpec', 'clusterConfiguration']
 const INFRA_KIND = {
   KubeadmControlPlane: { v1beta1: [...LAYOUTS.KubeadmControlPlane.v1beta1.infraRef, 'kind'], v1beta2: [...LAYOUTS.KubeadmControlPlane.v1beta2.infraRef, 'kind'] },
   MachineDeployment: { v1beta1: [...LAYOUTS.MachineDeployment.v1beta1.infraRef, 'kind'], v1beta2: [...LAYOUTS.MachineDeployment.v1beta2.infraRef, 'kind'] },

@@ -21,6 +21,11 @@ export function getPath(obj: unknown, path: readonly string[]): unknown {
   return current
 }
 
+/** One step of {@link getPath}: `obj[key]` when obj is a plain object that owns key. */
+export function ownField(obj: unknown, key: string): unknown {
+  return typeof obj === 'object' && obj !== null && !Array.isArray(obj) && Object.hasOwn(obj, key) ? (obj as Unstructured)[key] : undefined
+}
+
 export function getString(obj: unknown, path: readonly string[]): string | undefined {
   const value = getPath(obj, path)
   return typeof value === 'string' ? value : undefined

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { getPath, jsonEqual } from '../../src/objects/unstructured.js'
+import { getPath, jsonEqual, ownField } from '../../src/objects/unstructured.js'
 
 /** The definition jsonEqual must keep: key order ignored, own enumerable keys, arrays by index. */
 function reference(a: unknown, b: unknown): boolean {
@@ -69,5 +69,17 @@ describe('getPath', () => {
     expect(getPath({}, ['constructor'])).toBeUndefined()
     expect(getPath(null, [])).toBeNull()
     expect(getPath('text', ['length'])).toBeUndefined()
+  })
+})
+
+describe('ownField', () => {
+  it('is one step of getPath: stepping field by field reads what the whole path reads', () => {
+    const step = fc.constantFrom('spec', 'template', 'version', '0', '__proto__', 'constructor', 'length')
+    fc.assert(
+      fc.property(fc.oneof(json, keyed, fc.dictionary(step, fc.oneof(json, keyed))), fc.array(step, { maxLength: 4 }), (obj, path) => {
+        expect(path.reduce<unknown>((o, k) => ownField(o, k), obj)).toEqual(getPath(obj, path))
+      }),
+      { numRuns: 1000 },
+    )
   })
 })
