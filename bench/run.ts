@@ -138,11 +138,14 @@ function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
 }
 
-/** Busy CPU seconds of the whole machine, all cores (/proc/stat). */
-function machineBusySeconds(): number {
+/**
+ * CPU seconds of the whole machine, all cores (/proc/stat): busy in this VM, and stolen by the
+ * hypervisor (a VM whose host is overcommitted runs every process slower, the baseline too).
+ */
+function machineSeconds(): { readonly busy: number; readonly steal: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''
   const [, user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).map(Number)
-  return (user + nice + system + irq + softirq + steal) / CLK_TCK
+  return { busy: (user + nice + system + irq + softirq) / CLK_TCK, steal: steal / CLK_TCK }
 }
 
 interface Phase {
@@ -152,6 +155,8 @@ interface Phase {
   readonly clientCpu: number
   /** CPU the rest of the machine used meanwhile (other processes: noise), in cores. */
   readonly otherCpu: number
+  /** CPU the hypervisor took from this VM meanwhile (steal time), in cores. */
+  readonly stolenCpu: number
 }
 
 /** Warm-up, then one measured phase with the CPU it cost server, load generator and everyone else. */
@@ -160,14 +165,15 @@ async function measure(pid: number, port: number, bodies: readonly string[], bet
   await between?.()
   const server0 = cpuSecondsOf(pid)
   const client0 = process.cpuUsage()
-  const busy0 = machineBusySeconds()
+  const machine0 = machineSeconds()
   const t0 = performance.now()
   const load = await runLoad({ port, bodies, seconds, connections: CONNECTIONS })
   const wall = (performance.now() - t0) / 1000
   const client = process.cpuUsage(client0)
   const serverCpu = (cpuSecondsOf(pid) - server0) / wall
   const clientCpu = (client.user + client.system) / 1e6 / wall
-  return { load, serverCpu, clientCpu, otherCpu: Math.max(0, (machineBusySeconds() - busy0) / wall - serverCpu - clientCpu) }
+  const machine = machineSeconds()
+  return { load, serverCpu, clientCpu, otherCpu: Math.max(0, (machine.busy - machine0.busy) / wall - serverCpu - clientCpu), stolenCpu: (machine.steal - machine0.steal) / wall }
 }
 
 /** Server CPU time per answered request, in microseconds (less sensitive to a busy machine than req/s). */
@@ -179,8 +185,9 @@ const noisy: string[] = []
 
 function printPhase(name: string, p: Phase): void {
   if (p.otherCpu > NOISY_CORES) noisy.push(`${name} (${f2(p.otherCpu)} cores used by other processes)`)
+  else if (p.stolenCpu > NOISY_CORES) noisy.push(`${name} (${f2(p.stolenCpu)} cores stolen by the hypervisor)`)
   const l = p.load
-  say(`  ${name}: ${f1(l.requestsPerSecond)} req/s (${l.requests} in ${f1(l.seconds)} s), latency p50 ${f3(l.p50Ms)} ms, p99 ${f3(l.p99Ms)} ms, max ${f1(l.maxMs)} ms; errors ${l.errors}, timeouts ${l.timeouts}, non-2xx ${l.non2xx}; CPU: server ${f2(p.serverCpu)} (${f1(cpuPerRequestUs(p))} µs per request), load generator ${f2(p.clientCpu)}, other processes ${f2(p.otherCpu)} cores`)
+  say(`  ${name}: ${f1(l.requestsPerSecond)} req/s (${l.requests} in ${f1(l.seconds)} s), latency p50 ${f3(l.p50Ms)} ms, p99 ${f3(l.p99Ms)} ms, max ${f1(l.maxMs)} ms; errors ${l.errors}, timeouts ${l.timeouts}, non-2xx ${l.non2xx}; CPU: server ${f2(p.serverCpu)} (${f1(cpuPerRequestUs(p))} µs per request), load generator ${f2(p.clientCpu)}, other processes ${f2(p.otherCpu)} cores, stolen by the hypervisor ${f2(p.stolenCpu)} cores`)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -540,7 +547,7 @@ async function main(): Promise<void> {
 
     // Summary ------------------------------------------------------------------------------
     say()
-    say(`summary${QUICK ? ' (QUICK mode)' : ''}; ${noisy.length > 0 ? `WARNING: other processes were busy during ${noisy.length} phase(s) (shared machine): CPU-per-request figures are steadier than req/s, but still noisy` : 'no phase was disturbed by other processes'}`)
+    say(`summary${QUICK ? ' (QUICK mode)' : ''}; ${noisy.length > 0 ? `WARNING: other processes or the hypervisor took CPU during ${noisy.length} phase(s) (shared machine): CPU-per-request figures are steadier than req/s, but still noisy` : 'no phase was disturbed by other processes or hypervisor steal'}`)
     say('| measure | figure | target |')
     say('|---|---|---|')
     for (const l of lines) say(`| ${l.measure} | ${l.figure} | ${l.target}${l.met === undefined ? '' : `${l.target === '' ? '' : ': '}${mark(l.met)}`} |`)
