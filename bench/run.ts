@@ -10,7 +10,9 @@
  *    autocannon, keep-alive TLS) on core 1. For the KCP UPDATE body (allowed) and the denied MD
  *    body: ≥ 5 rounds, the order baseline/webhook alternated each round; the server's CPU time
  *    from /proc/PID/stat over the measured phase divided by the requests answered. Medians with
- *    the range (min–max) over the rounds; the ratio is taken per round, then its median.
+ *    the range (min–max) over the rounds; the ratio is taken per round, then its median. A round
+ *    that lost more than 0.25 cores to other processes or to hypervisor steal is repeated (at
+ *    most as many extra rounds as asked for), and the least disturbed rounds are used.
  * 2. review() in process (bench/state-probe, JSON.parse excluded): p50/p99 on examples/state
  *    and on the big state.
  * 3. Big state (1,000 Clusters, 1,000 KCPs, 5,000 MDs as `kubectl get -A -o yaml` files): view
@@ -366,7 +368,11 @@ async function main(): Promise<void> {
         const text = JSON.stringify(c.body.review)
         say(`  body: ${c.body.label}, ${text.length} B, ${c.body.expectAllowed ? 'allowed' : 'denied'}`)
         const rounds: { baseline: Phase; webhook: Phase; ratio: number }[] = []
-        for (let r = 0; r < ROUNDS; r++) {
+        // A round in which either phase lost more than NOISY_CORES to other processes or to
+        // hypervisor steal is repeated (at most ROUNDS extra attempts per body); the figures
+        // are taken over the undisturbed rounds, topped up with the least disturbed ones.
+        const attempts: { baseline: Phase; webhook: Phase; ratio: number; noise: number }[] = []
+        for (let r = 0; attempts.filter((a) => a.noise <= NOISY_CORES).length < ROUNDS && r < 2 * ROUNDS; r++) {
           const order = r % 2 === 0 ? (['baseline', 'webhook'] as const) : (['webhook', 'baseline'] as const)
           const got: Partial<Record<'baseline' | 'webhook', Phase>> = {}
           for (const who of order) {
@@ -383,9 +389,12 @@ async function main(): Promise<void> {
           const ratio = cpuPerRequestUs(w) / cpuPerRequestUs(b)
           printPhase(`    #${r + 1} baseline`, b)
           printPhase(`    #${r + 1} webhook `, w)
-          say(`    #${r + 1} CPU per request webhook/baseline: ${f2(ratio)} (${f1(cpuPerRequestUs(w))} / ${f1(cpuPerRequestUs(b))} µs)`)
-          rounds.push({ baseline: b, webhook: w, ratio })
+          const noise = Math.max(b.otherCpu, b.stolenCpu, w.otherCpu, w.stolenCpu)
+          say(`    #${r + 1} CPU per request webhook/baseline: ${f2(ratio)} (${f1(cpuPerRequestUs(w))} / ${f1(cpuPerRequestUs(b))} µs)${noise > NOISY_CORES ? ` — disturbed (${f2(noise)} cores taken), repeated` : ''}`)
+          attempts.push({ baseline: b, webhook: w, ratio, noise })
         }
+        for (const a of [...attempts].sort((x, y) => x.noise - y.noise).slice(0, ROUNDS)) rounds.push({ baseline: a.baseline, webhook: a.webhook, ratio: a.ratio })
+        say(`    rounds used: ${rounds.length} of ${attempts.length} measured (${attempts.filter((a) => a.noise <= NOISY_CORES).length} undisturbed)`)
         const bUs = rounds.map((r) => cpuPerRequestUs(r.baseline))
         const wUs = rounds.map((r) => cpuPerRequestUs(r.webhook))
         const rs = rounds.map((r) => r.ratio)
