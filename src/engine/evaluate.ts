@@ -117,9 +117,8 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
   }
 
   const bypass = readBypass(resolved.annotated, resolved.previous, req.userInfo, policy)
-  // A bypass is "used" only for findings it would turn from a denial into an allow.
-  const needed = (): Set<string> => new Set(found.filter((v) => actionOf(v, policy) === 'deny').map((v) => v.rule))
-  const problems = bypass === undefined ? [] : bypassProblems(bypass, needed(), req.userInfo, policy)
+  // A bypass is "used" only for findings it would turn from a denial into an allow (worked out only when there is one).
+  const problems = bypass === undefined ? [] : bypassProblems(bypass, new Set(found.filter((v) => actionOf(v, policy) === 'deny').map((v) => v.rule)), req.userInfo, policy)
   const honoured: ReadonlySet<string> = bypass !== undefined && bypass.authorised && problems.length === 0 ? bypass.rules : NO_RULES
 
   const denied: Violation[] = [...problems]

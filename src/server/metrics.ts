@@ -90,18 +90,23 @@ export interface MetricsOptions {
   readonly now?: () => number
 }
 
+/** The value under `key`, made (from the key) and stored on first use. */
+function getOrMake<V>(map: Map<string, V>, key: string, make: (key: string) => V): V {
+  let value = map.get(key)
+  if (value === undefined) map.set(key, (value = make(key)))
+  return value
+}
+
+/** One factory for every inner map: no closure per decision. */
+const newMap = <V>(): Map<string, V> => new Map<string, V>()
+
 /** Three levels of label values to the map of the fourth. */
 class LabelTree<T> {
   private readonly root = new Map<string, Map<string, Map<string, Map<string, T>>>>()
 
   at(a: string, b: string, c: string): Map<string, T> {
-    let one = this.root.get(a)
-    if (one === undefined) this.root.set(a, (one = new Map()))
-    let two = one.get(b)
-    if (two === undefined) one.set(b, (two = new Map()))
-    let three = two.get(c)
-    if (three === undefined) two.set(c, (three = new Map()))
-    return three
+    const one = getOrMake(this.root, a, newMap<Map<string, Map<string, T>>>)
+    return getOrMake(getOrMake(one, b, newMap<Map<string, T>>), c, newMap<T>)
   }
 }
 
@@ -130,8 +135,8 @@ export class ServerMetrics {
    */
   /**
    * Labelled children, cached by their label values (nested maps of the bounded values: known
-   * kinds, operations, rule ids), so a decision neither hashes labels in prom-client nor builds
-   * a key string.
+   * kinds, operations, rule ids), so a decision builds no key string to find them (prom-client
+   * still hashes the labels inside inc/observe, ~0.6 µs per decision).
    */
   private readonly requestChildren = new LabelTree<{ inc(): void }>()
   private readonly denialChildren = new Map<string, Map<string, { inc(): void }>>()
@@ -234,13 +239,9 @@ export class ServerMetrics {
 
   /** One count per rule id for this kind, through the cached labelled children. */
   private incRules(counter: Counter<'rule' | 'kind'>, children: Map<string, Map<string, { inc(): void }>>, rules: readonly string[], kind: string): void {
-    let byRule = children.get(kind)
-    if (byRule === undefined) children.set(kind, (byRule = new Map()))
-    for (const rule of rules) {
-      let c = byRule.get(rule)
-      if (c === undefined) byRule.set(rule, (c = counter.labels({ rule, kind })))
-      c.inc()
-    }
+    const byRule = getOrMake(children, kind, newMap<{ inc(): void }>)
+    const make = (rule: string): { inc(): void } => counter.labels({ rule, kind })
+    for (const rule of rules) getOrMake(byRule, rule, make).inc()
   }
 
   observeRejected(endpoint: Endpoint, code: number): void {
