@@ -11,8 +11,8 @@ import { reviewText, serializeOutcome, type Endpoint } from '../admission/review
 import { isUpgradeGuardError, UpgradeGuardError } from '../errors.js'
 import { DEFAULT_POLICY_FILE, loadPolicy } from '../policy/load.js'
 import type { Policy } from '../policy/types.js'
-import { loadFileView, startFileViewLoad } from '../state/file-view.js'
-import { readManifests, type ManifestEntry } from '../state/manifests.js'
+import { loadFileView } from '../state/file-view.js'
+import { readManifests } from '../state/manifests.js'
 import { MemoryView } from '../state/memory-view.js'
 import { registerServe } from './serve.js'
 import { registerPlan } from './plan.js'
@@ -31,18 +31,6 @@ function readStdin(): string {
     return readFileSync(0, 'utf8')
   } catch (e) {
     throw new UpgradeGuardError('UG_ERR_INPUT', `cannot read standard input: ${(e as NodeJS.ErrnoException).code ?? String(e)}`)
-  }
-}
-
-/** Runs `f` now; the returned function gives its value, or throws what it threw. */
-function attempt<T>(f: () => T): () => T {
-  try {
-    const value = f()
-    return () => value
-  } catch (e) {
-    return () => {
-      throw e
-    }
   }
 }
 
@@ -92,20 +80,9 @@ export function buildProgram(): Command {
       const policy = loadPolicy(opts.policy)
       if (opts.state !== undefined && opts.kubeconfig !== undefined) throw new UpgradeGuardError('UG_ERR_USAGE', '--state and --kubeconfig are alternatives: give one')
       if (opts.context !== undefined && opts.kubeconfig === undefined) throw new UpgradeGuardError('UG_ERR_USAGE', '--context needs --kubeconfig')
-      let view: MemoryView
-      let entries: ManifestEntry[]
-      if (opts.kubeconfig !== undefined) {
-        view = await loadLiveStateOnce(opts.kubeconfig, policy, opts.context)
-        entries = readManifests(opts.filename, 'UG_ERR_INPUT')
-      } else {
-        // The state snapshot is parsed in a worker while this thread parses the proposed
-        // manifests; its errors still come first, as when the two are read one after the other.
-        const state = opts.state === undefined ? Promise.resolve(new MemoryView(policy.catalog)) : startFileViewLoad([opts.state], policy.catalog).then((r) => r.view)
-        const read = attempt(() => readManifests(opts.filename, 'UG_ERR_INPUT'))
-        view = await state
-        applyManagementVersion(view, opts.managementVersion)
-        entries = read()
-      }
+      const view = opts.kubeconfig !== undefined ? await loadLiveStateOnce(opts.kubeconfig, policy, opts.context) : stateFrom(opts.state, policy)
+      if (opts.kubeconfig === undefined) applyManagementVersion(view, opts.managementVersion)
+      const entries = readManifests(opts.filename, 'UG_ERR_INPUT')
       const report = runValidate(entries, view, policy, { username: opts.user, groups: opts.group }, opts.namespace)
       process.stdout.write(formatReport(report, opts.output))
       process.exitCode = report.denied > 0 ? EXIT_DENIED : EXIT_OK

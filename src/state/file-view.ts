@@ -3,10 +3,7 @@
  * Builds the cluster-state view from manifest files (`kubectl get … -o yaml` output, folders,
  * lists). The CLI and the webhook's embedded default use it; the webhook re-reads on change.
  */
-import { Worker } from 'node:worker_threads'
-import { UpgradeGuardError, type ErrorCode } from '../errors.js'
 import type { CatalogRef } from '../objects/catalog.js'
-import type { FileObjectsMessage, TransferredError } from './file-objects-worker.js'
 import { forEachStateObject, listManifestFiles } from './manifests.js'
 import { MemoryView } from './memory-view.js'
 
@@ -52,61 +49,4 @@ export function loadFileView(paths: readonly string[], catalog: CatalogRef): Fil
     if (retry === undefined) return fill.finish()
     whole.add(retry)
   }
-}
-
-/**
- * loadFileView with the parsing in a worker thread, so that the caller can do other work
- * meanwhile (validate parses the proposed manifests while the state snapshot is read): the same
- * view, or the same error (code, message, file, field). The objects become records in this
- * thread, as each file's batch arrives and this thread is free. Without a worker (one cannot
- * start, or it dies) it is loadFileView.
- */
-export function startFileViewLoad(paths: readonly string[], catalog: CatalogRef): Promise<FileViewResult> {
-  const inThisThread = (): FileViewResult => loadFileView(paths, catalog)
-  let worker: Worker
-  try {
-    worker = new Worker(new URL('./file-objects-worker.js', import.meta.url), { workerData: { paths: [...paths] } })
-  } catch {
-    return Promise.resolve().then(inThisThread)
-  }
-  return new Promise<FileViewResult>((resolve, reject) => {
-    let settled = false
-    const settle = (how: () => void): void => {
-      if (settled) return
-      settled = true
-      worker.removeAllListeners()
-      void worker.terminate()
-      how()
-    }
-    const fill = new ViewFill(catalog)
-    worker.on('message', (message: FileObjectsMessage) => {
-      try {
-        if (message.kind === 'objects') for (const object of message.objects) fill.add(object)
-        else if (message.kind === 'done') settle(() => resolve(fill.finish()))
-        else settle(() => reject(rebuilt(message.error)))
-      } catch (e) {
-        settle(() => reject(e))
-      }
-    })
-    // The worker could not run (its module missing, no resources): read here instead.
-    const fallBack = (): void =>
-      settle(() => {
-        try {
-          resolve(inThisThread())
-        } catch (e) {
-          reject(e)
-        }
-      })
-    worker.once('error', fallBack)
-    worker.once('exit', fallBack)
-  })
-}
-
-function rebuilt(error: TransferredError): Error {
-  const e =
-    error.code === undefined
-      ? new Error(error.message)
-      : new UpgradeGuardError(error.code as ErrorCode, error.message, { ...(error.file === undefined ? {} : { file: error.file }), ...(error.field === undefined ? {} : { field: error.field }) })
-  if (error.stack !== undefined) e.stack = error.stack
-  return e
 }

@@ -240,19 +240,6 @@ export class MemoryView implements ClusterView {
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
 
-/**
- * Deletes, in place, what RecordBuilder leaves out of a record (metadata.managedFields and the
- * last-applied annotation): for an object that is sent to another thread before it becomes a
- * record there (state/file-objects-worker), so the copy carries none of it. The record built
- * from it is the same.
- */
-export function dropUnstoredFields(obj: unknown): void {
-  if (!isRecord(obj) || !isRecord(obj.metadata)) return
-  const metadata = obj.metadata as Record<string, unknown>
-  delete metadata.managedFields
-  if (isRecord(metadata.annotations)) delete (metadata.annotations as Record<string, unknown>)[LAST_APPLIED]
-}
-
 /** Strings at least this long may be V8 slices of the text they were parsed from. */
 const SLICE_MIN = 13
 /** Distinct strings remembered for sharing; past this the table starts afresh (bounded). */

@@ -222,38 +222,3 @@ describe('loadFileView', () => {
     expect((error as UpgradeGuardError).toLine()).toBe(`${join(dir, 'a.yaml')}: document 1 items[1]: metadata.name: is required (a string)`)
   })
 })
-
-describe('startFileViewLoad (the worker thread of validate, from dist/)', () => {
-  type FileViewModule = typeof import('../../src/state/file-view.js')
-  const built = (): Promise<FileViewModule> => import(join(process.cwd(), 'dist/state/file-view.js')) as Promise<FileViewModule>
-  const catalog = { namespace: 'cpaas-system', name: 'elemental-image-catalog' }
-  const summary = (r: { view: MemoryView; ignored: number }) => ({ ignored: r.ignored, counts: r.view.counts(), records: r.view.guardedObjects().map((o) => o.raw), catalog: r.view.catalog() })
-  const failure = async (f: () => unknown): Promise<unknown> => {
-    try {
-      await f()
-    } catch (e) {
-      const err = e as UpgradeGuardError
-      return { name: err.name, code: err.code, line: err.toLine(), field: err.field }
-    }
-    return 'no error'
-  }
-
-  it('fills the same view as loadFileView', async () => {
-    const { startFileViewLoad, loadFileView: inThread } = await built()
-    for (const dir of ['examples/state', join(DIR, 'view')]) expect(summary(await startFileViewLoad([dir], catalog))).toEqual(summary(inThread([dir], catalog)))
-  })
-
-  it.each([
-    { name: 'a bad entry', text: `apiVersion: v1\nkind: List\nitems:\n${cm('a', '')}- apiVersion: v1\n  kind: ConfigMap\n  metadata: {}\n` },
-    { name: 'invalid YAML', text: 'a: [' },
-  ])('fails with the same error as loadFileView: $name', async ({ text }) => {
-    const { startFileViewLoad, loadFileView: inThread } = await built()
-    const dir = join(DIR, `worker-${files++}`)
-    mkdirSync(dir)
-    writeFileSync(join(dir, 'a.yaml'), text)
-    const expected = await failure(() => inThread([dir], catalog))
-    expect(expected).not.toBe('no error')
-    expect(await failure(() => startFileViewLoad([dir], catalog))).toEqual(expected)
-    expect(await failure(() => startFileViewLoad([join(DIR, 'missing')], catalog))).toEqual(await failure(() => inThread([join(DIR, 'missing')], catalog)))
-  })
-})

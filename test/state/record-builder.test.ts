@@ -5,7 +5,7 @@
  * managedFields and the last-applied annotation, and nothing that differs is ever shared.
  */
 import { describe, expect, it } from 'vitest'
-import { dropUnstoredFields, RecordBuilder } from '../../src/state/memory-view.js'
+import { RecordBuilder } from '../../src/state/memory-view.js'
 
 type Obj = Record<string, unknown>
 
@@ -67,12 +67,4 @@ describe('RecordBuilder', () => {
     expect(({} as Obj).polluted).toBeUndefined()
   })
 
-  it('dropUnstoredFields removes exactly what the record leaves out: the same record either way', () => {
-    const input = md('a')
-    const expected = new RecordBuilder().build(structuredClone(input))
-    dropUnstoredFields(input)
-    expect(input.metadata).toEqual({ name: 'a', namespace: 'ns', annotations: { keep: 'me' } })
-    expect(new RecordBuilder().build(input)).toEqual(expected)
-    for (const odd of [null, 'x', { metadata: [] }, { metadata: { annotations: 'x', managedFields: 1 } }]) expect(() => dropUnstoredFields(odd)).not.toThrow()
-  })
 })
