@@ -17,11 +17,12 @@ import type { SecureContextOptions } from 'node:tls'
 import fastify, { LogController, type FastifyError, type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { silentLogger, type Logger } from '../log.js'
 import type { TlsSource } from './certificates.js'
+import { installDirectAdmission } from './direct-admission.js'
 import { clientErrorMessage, endpointOf, notFoundBody, type ErrorBody } from './http-errors.js'
 import { lazyChildLogger } from './lazy-logger.js'
 import { ServerMetrics } from './metrics.js'
 import type { AuditRunner } from './audit-runner.js'
-import { admissionPlugin } from './plugins/admission.js'
+import { admissionPlugin, createAnswerer } from './plugins/admission.js'
 import { auditPlugin } from './plugins/audit.js'
 import { healthPlugin, type Lifecycle } from './plugins/health.js'
 import { metricsPlugin } from './plugins/metrics.js'
@@ -137,7 +138,11 @@ export async function buildServer(deps: ServerDeps): Promise<GuardServer> {
   await app.register(healthPlugin, { policy: deps.policy, state: deps.state, ...(deps.tls !== undefined ? { tls: deps.tls } : {}), lifecycle })
   if (deps.serveMetrics !== false) await app.register(metricsPlugin, { metrics })
   if (deps.serveMetrics !== false && deps.audit !== undefined) await app.register(auditPlugin, { audit: deps.audit })
-  await app.register(admissionPlugin, { policy: deps.policy, state: deps.state, metrics, logger, bodyLimit: limits.bodyLimit })
+  const answerer = createAnswerer({ policy: deps.policy, state: deps.state, metrics, logger })
+  await app.register(admissionPlugin, { answerer, bodyLimit: limits.bodyLimit })
+  // The API server's calls skip fastify's routing (the same answerer, the same bytes); `inject()`
+  // and every other request still go through fastify.
+  installDirectAdmission(app.server, { answerer, bodyLimit: limits.bodyLimit, lifecycle, metrics, logger })
   return app
 }
 

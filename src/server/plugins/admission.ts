@@ -5,6 +5,10 @@
  * the CLI prints. Only `application/json` is accepted (415 otherwise); a body without a uid is
  * a 400 with a JSON error (there is nothing to answer an AdmissionReview to); everything with a
  * uid is answered 200 with a well-formed AdmissionReview, malformed requests as denials.
+ *
+ * {@link createAnswerer} turns a body into its answer, with the decision's metrics and log line;
+ * the fastify routes here and the direct path of server/direct-admission both send what it
+ * returns, so the two cannot answer differently.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { reviewText, serializeOutcome, type Endpoint, type ReviewOutcome } from '../../admission/review.js'
@@ -17,15 +21,30 @@ import { ruleIds, type ServerMetrics } from '../metrics.js'
 import type { PolicyProvider } from '../policy-source.js'
 import type { StateSource } from '../state-source.js'
 
-export interface AdmissionPluginOptions {
+export const ENDPOINTS: readonly Endpoint[] = ['validate', 'mutate']
+
+/** The content type of every answer. */
+export const ANSWER_TYPE = 'application/json; charset=utf-8'
+
+/** What to send: the status and the body (JSON text), always as {@link ANSWER_TYPE}. */
+export interface AdmissionAnswer {
+  readonly code: number
+  readonly body: string
+}
+
+/**
+ * The answer to one body, `started` being when it was received (performance.now()). Synchronous
+ * unless a confirmation read is due (live caches only): no promise, no extra microtask turn per
+ * request on the common path. Never throws, and the promise never rejects.
+ */
+export type Answerer = (endpoint: Endpoint, text: string, started: number) => AdmissionAnswer | Promise<AdmissionAnswer>
+
+export interface AnswererOptions {
   readonly policy: PolicyProvider
   readonly state: StateSource
   readonly metrics: ServerMetrics
   readonly logger: Logger
-  readonly bodyLimit: number
 }
-
-const ENDPOINTS: readonly Endpoint[] = ['validate', 'mutate']
 
 type ResponseOutcome = Extract<ReviewOutcome, { kind: 'response' }>
 
@@ -45,7 +64,10 @@ function internalErrorAnswer(text: string): string | undefined {
   return `${JSON.stringify({ apiVersion, kind: 'AdmissionReview', response: { uid, allowed: false, status } })}\n`
 }
 
-export async function admissionPlugin(app: FastifyInstance, options: AdmissionPluginOptions): Promise<void> {
+/** A JSON error body, as fastify serializes `{ error }` (JSON.stringify). */
+export const errorAnswer = (code: number, message: string): AdmissionAnswer => ({ code, body: JSON.stringify({ error: message } satisfies ErrorBody) })
+
+export function createAnswerer(options: AnswererOptions): Answerer {
   const { metrics, logger } = options
   const log = logger.child({ component: 'admission' })
   const decisions = decisionLogger(logger, { component: 'admission' })
@@ -53,31 +75,20 @@ export async function admissionPlugin(app: FastifyInstance, options: AdmissionPl
   const reader = options.state.readFresh?.bind(options.state)
   const confirmer = reader === undefined ? undefined : new Confirmer({ reader: { readFresh: reader }, logger: log })
 
-  // Only JSON, taken as text: reviewText() parses it, exactly as the CLI does.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body))
-
-  // Synchronous unless a confirmation read is due (live caches only): no promise, no extra
-  // microtask turn per request on the common path. fastify sends what the handler sent.
-  const handle = (endpoint: Endpoint) => (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | undefined => {
-    const started = performance.now()
-    const text = typeof request.body === 'string' ? request.body : ''
-    const reject = (message: string): undefined => {
+  return (endpoint, text, started) => {
+    const reject = (message: string): AdmissionAnswer => {
       metrics.observeRejected(endpoint, 400)
       log.info({ endpoint, status: 400, bytes: text.length }, `rejected: ${message.slice(0, 200)}`)
-      reply.code(400).type('application/json; charset=utf-8').send({ error: message } satisfies ErrorBody)
-      return undefined
+      return errorAnswer(400, message)
     }
-    const failed = (e: unknown): FastifyReply => {
+    const failed = (e: unknown): AdmissionAnswer => {
       log.error({ endpoint, err: e }, 'review failed')
       const answer = internalErrorAnswer(text)
-      if (answer === undefined) {
-        metrics.observeRejected(endpoint, 500)
-        return reply.code(500).type('application/json; charset=utf-8').send({ error: 'internal error (see the webhook logs)' } satisfies ErrorBody)
-      }
-      return reply.code(200).type('application/json; charset=utf-8').send(answer)
+      if (answer !== undefined) return { code: 200, body: answer }
+      metrics.observeRejected(endpoint, 500)
+      return errorAnswer(500, 'internal error (see the webhook logs)')
     }
-    const answer = (outcome: ResponseOutcome): FastifyReply => {
+    const answer = (outcome: ResponseOutcome): AdmissionAnswer => {
       let bytes: string
       try {
         bytes = serializeOutcome(outcome)
@@ -88,7 +99,7 @@ export async function admissionPlugin(app: FastifyInstance, options: AdmissionPl
       const ids = ruleIds(outcome)
       metrics.observeDecision(endpoint, outcome, seconds, ids)
       logDecision(decisions, { endpoint, outcome, latencyMs: seconds * 1000, ids }, log)
-      return reply.code(200).type('application/json; charset=utf-8').send(bytes)
+      return { code: 200, body: bytes }
     }
     if (text.trim() === '') return reject('empty body: send an admission.k8s.io/v1 AdmissionReview as application/json')
 
@@ -97,15 +108,33 @@ export async function admissionPlugin(app: FastifyInstance, options: AdmissionPl
     try {
       outcome = reviewText(text, endpoint, deps)
     } catch (e) {
-      failed(e)
-      return undefined
+      return failed(e)
     }
     if (outcome.kind === 'error') return reject(outcome.message)
-    if (confirmer === undefined) {
-      answer(outcome)
-      return undefined
-    }
+    if (confirmer === undefined) return answer(outcome)
     return confirmer.confirm(outcome, text, endpoint, deps).then((confirmed) => answer(confirmed.outcome), failed)
+  }
+}
+
+export interface AdmissionPluginOptions {
+  readonly answerer: Answerer
+  readonly bodyLimit: number
+}
+
+export async function admissionPlugin(app: FastifyInstance, options: AdmissionPluginOptions): Promise<void> {
+  const { answerer } = options
+  // Only JSON, taken as text: reviewText() parses it, exactly as the CLI does.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body))
+
+  const send = (reply: FastifyReply, answer: AdmissionAnswer): FastifyReply => reply.code(answer.code).type(ANSWER_TYPE).send(answer.body)
+  // fastify sends what the handler sent; a promise only when the answerer returns one.
+  const handle = (endpoint: Endpoint) => (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | undefined => {
+    const started = performance.now()
+    const answer = answerer(endpoint, typeof request.body === 'string' ? request.body : '', started)
+    if (answer instanceof Promise) return answer.then((a) => send(reply, a))
+    send(reply, answer)
+    return undefined
   }
 
   for (const endpoint of ENDPOINTS) {
