@@ -58,8 +58,11 @@ const streamsOf = new WeakMap<Logger, DestinationStream>()
 /** Per decision logger: a writer of its info lines (see {@link lineWriterOf}). */
 const writers = new WeakMap<Logger, LineWriter>()
 
-/** Writes one info line of `fields` with message `msg`. */
-export type LineWriter = (fields: Readonly<Record<string, unknown>>, msg: string) => void
+/**
+ * Writes one info line whose fields are `members`: the JSON text of an object's members, without
+ * the braces (`"a":1,"b":"x"`; '' for none), with message `msg`.
+ */
+export type LineWriter = (members: string, msg: string) => void
 const plainStreams = new WeakMap<Logger, { flushSync?: () => void }>()
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -160,9 +163,9 @@ export function decisionLogger(root: Logger, bindings: Readonly<Record<string, u
 
 /**
  * The decision logger's info lines written directly: the same line pino writes (`level`, `time`,
- * `name`, the bindings, the fields in order, `msg`), built by one JSON.stringify of the fields.
- * pino serializes each value on its own (its array values through safe-stable-stringify), which
- * cost as much as the whole decision. Only for fields our own code fills with plain JSON values.
+ * `name`, the bindings, the fields in order, `msg`), from members the caller wrote as JSON text
+ * (server/log builds them without an object in between). pino serializes each value on its own
+ * (its array values through safe-stable-stringify), which cost as much as the whole decision.
  * Undefined for loggers not made by {@link decisionLogger} over {@link createLogger}.
  */
 export function lineWriterOf(logger: Logger): LineWriter | undefined {
@@ -173,9 +176,8 @@ function infoLineWriter(stream: DestinationStream, bindings: Readonly<Record<str
   const bound = JSON.stringify({ name: 'upgrade-guard', ...bindings }).slice(1, -1)
   const head = `{"level":"info","time":`
   const after = `,${bound}`
-  return (fields, msg) => {
-    const body = JSON.stringify(fields).slice(1, -1)
-    stream.write(`${head}${Date.now()}${after}${body === '' ? '' : `,${body}`},"msg":${JSON.stringify(msg)}}\n`)
+  return (members, msg) => {
+    stream.write(`${head}${Date.now()}${after}${members === '' ? '' : `,${members}`},"msg":${JSON.stringify(msg)}}\n`)
   }
 }
 

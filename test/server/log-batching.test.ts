@@ -4,8 +4,10 @@
  * nothing reordered, flushed on demand), and the decision logger's direct line writer writes
  * the very line pino would (same keys, same order, same values).
  */
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createLogger, decisionLogger, LineBatcher, lineWriterOf } from '../../src/log.js'
+import { decisionFields, decisionMembers, logDecision, type DecisionLogInput } from '../../src/server/log.js'
 import { duplicateKeys } from '../helpers/json-keys.js'
 
 class Sink {
@@ -76,7 +78,7 @@ describe('the decision line writer', () => {
     out.info(fields, 'admission decision')
     const write = lineWriterOf(out)
     expect(write).toBeDefined()
-    write?.(fields, 'admission decision')
+    write?.(JSON.stringify(fields).slice(1, -1), 'admission decision')
     expect(lines).toHaveLength(2)
     const [viaPino, direct] = lines.map((l) => l.replace(/"time":\d+/, '"time":0'))
     expect(direct).toBe(viaPino)
@@ -89,5 +91,64 @@ describe('the decision line writer', () => {
     const root = createLogger({ level: 'info', destination: { write: () => undefined } })
     expect(lineWriterOf(root)).toBeUndefined()
     expect(lineWriterOf(root.child({ component: 'x' }))).toBeUndefined()
+  })
+})
+
+describe('the decision line, written straight', () => {
+  const idsArb = fc.array(fc.constantFrom('catalog-key', 'max-surge-zero', 'control-plane-minor-step', 'worker-skew'), { maxLength: 3 })
+  const inputArb = fc.record({
+    endpoint: fc.constantFrom('validate' as const, 'mutate' as const),
+    uid: fc.string({ unit: 'binary' }),
+    kind: fc.string(),
+    namespace: fc.string({ unit: 'grapheme' }),
+    name: fc.string({ unit: 'binary' }),
+    operation: fc.constantFrom('CREATE', 'UPDATE', 'DELETE', '?'),
+    subResource: fc.option(fc.string(), { nil: undefined }),
+    username: fc.string({ unit: 'binary' }),
+    dryRun: fc.boolean(),
+    allowed: fc.boolean(),
+    skipped: fc.option(fc.constantFrom('not-guarded' as const, 'exempt-namespace' as const, 'delete' as const), { nil: undefined }),
+    patchOps: fc.option(fc.nat(20), { nil: undefined }),
+    latencyMs: fc.oneof(fc.double({ min: 0, max: 10_000, noNaN: true }), fc.constantFrom(0, 1e-7, Number.NaN, Number.POSITIVE_INFINITY)),
+    ids: fc.record({ denied: idsArb, warned: idsArb, audited: idsArb, bypassed: idsArb }),
+  })
+  const inputOf = (g: fc.RecordValue<typeof inputArb extends fc.Arbitrary<infer T> ? T : never>): DecisionLogInput => ({
+    endpoint: g.endpoint,
+    latencyMs: g.latencyMs,
+    outcome: {
+      kind: 'response',
+      body: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: g.uid, allowed: g.allowed } },
+      request: { uid: g.uid, kind: g.kind, namespace: g.namespace, name: g.name, operation: g.operation, ...(g.subResource !== undefined ? { subResource: g.subResource } : {}), username: g.username, dryRun: g.dryRun },
+      ...(g.endpoint === 'validate' ? { decision: { denied: [], warnings: [], audited: [], bypassed: [], evaluated: [], ...(g.skipped !== undefined ? { skipped: g.skipped } : {}) } as never } : {}),
+      ...(g.endpoint === 'mutate' && g.patchOps !== undefined ? { mutation: { patch: Array.from({ length: g.patchOps }, () => ({ op: 'add', path: '/x', value: 1 })), warnings: [] } as never } : {}),
+    },
+  })
+
+  it('is the JSON text of the fields pino would be given, for any names and values', () => {
+    fc.assert(
+      fc.property(inputArb, (g) => {
+        const input = inputOf(g)
+        expect(decisionMembers(input, g.ids)).toBe(JSON.stringify(decisionFields(input, g.ids)).slice(1, -1))
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
+  it('logDecision writes the same line with or without the direct writer', () => {
+    fc.assert(
+      fc.property(inputArb, (g) => {
+        const lines: string[] = []
+        const root = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } })
+        const direct = decisionLogger(root, { component: 'admission' })
+        logDecision(direct, { ...inputOf(g), ids: g.ids }, root)
+        // The same logger's fields through pino itself.
+        direct.info(decisionFields(inputOf(g), g.ids), 'admission decision')
+        // The info line comes first (bypass warn lines, if any, after it); pino's is the last.
+        const [written, viaPino] = [lines[0], lines.at(-1)].map((l) => l?.replace(/"time":\d+/, '"time":0'))
+        expect(written).toBe(viaPino)
+        expect(lines).toHaveLength(2 + g.ids.bypassed.length)
+      }),
+      { numRuns: 300 },
+    )
   })
 })
