@@ -55,8 +55,10 @@ export function decisionFields(input: DecisionLogInput, ids: RuleIds): Record<st
 }
 
 const roundedLatency = (ms: number): number => Math.round(ms * 1000) / 1000
-/** JSON text of a string (quotes and escapes). */
-const text = (s: string): string => JSON.stringify(s)
+/** Printable ASCII without `"` and `\`: what JSON.stringify writes as it is, between quotes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+/** JSON text of a string (quotes and escapes); names and ids are nearly always plain, and testing that is cheaper than JSON.stringify. */
+const text = (s: string): string => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s))
 const idList = (ids: readonly string[]): string => (ids.length === 0 ? '[]' : JSON.stringify(ids))
 /** JSON text of a number, as JSON.stringify writes it (null when not finite). */
 const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null')

@@ -97,6 +97,32 @@ function getOrMake<V>(map: Map<string, V>, key: string, make: (key: string) => V
   return value
 }
 
+/**
+ * A labelled series of a counter whose increments are plain additions here, handed to the
+ * prom-client counter when it is read ({@link flushed}, from its `collect`, before every scrape
+ * and every read of its values). prom-client hashes the label object on every `inc`, and a
+ * decision counts two to four series.
+ */
+class PendingCount {
+  pending = 0
+  constructor(readonly labels: Readonly<Record<string, string>>) {}
+
+  inc(): void {
+    this.pending++
+  }
+}
+
+/** A counter's `collect`: what its series counted since the last read, moved into it. */
+function flushed(cells: readonly PendingCount[]): (this: Counter<string>) => void {
+  return function collect(this: Counter<string>) {
+    for (const cell of cells) {
+      if (cell.pending === 0) continue
+      this.inc(cell.labels, cell.pending)
+      cell.pending = 0
+    }
+  }
+}
+
 /** One factory for every inner map: no closure per decision. */
 const newMap = <V>(): Map<string, V> => new Map<string, V>()
 
@@ -130,29 +156,32 @@ export class ServerMetrics {
   private state: StateSource | undefined
   private tls: TlsSource | undefined
   /**
-   * Labelled children by label values: prom-client hashes the label object on every inc() or
-   * observe(); a decision touches two to four series, the same few again and again.
+   * The decision counters' series, found by their label values (nested maps of the bounded
+   * values: known kinds, operations, rule ids), so a decision builds no key string to find them
+   * and counts with a plain addition ({@link PendingCount}). The duration histogram's child is
+   * prom-client's own (it hashes its one label on every observe).
    */
-  /**
-   * Labelled children, cached by their label values (nested maps of the bounded values: known
-   * kinds, operations, rule ids), so a decision builds no key string to find them (prom-client
-   * still hashes the labels inside inc/observe, ~0.6 µs per decision).
-   */
-  private readonly requestChildren = new LabelTree<{ inc(): void }>()
-  private readonly denialChildren = new Map<string, Map<string, { inc(): void }>>()
-  private readonly warningChildren = new Map<string, Map<string, { inc(): void }>>()
-  private readonly auditChildren = new Map<string, Map<string, { inc(): void }>>()
-  private readonly bypassChildren = new Map<string, Map<string, { inc(): void }>>()
+  private readonly requestChildren = new LabelTree<PendingCount>()
+  private readonly denialChildren = new Map<string, Map<string, PendingCount>>()
+  private readonly warningChildren = new Map<string, Map<string, PendingCount>>()
+  private readonly auditChildren = new Map<string, Map<string, PendingCount>>()
+  private readonly bypassChildren = new Map<string, Map<string, PendingCount>>()
+  /** Every PendingCount of each decision counter, for its collect. */
+  private readonly requestCells: PendingCount[] = []
+  private readonly denialCells: PendingCount[] = []
+  private readonly warningCells: PendingCount[] = []
+  private readonly auditCells: PendingCount[] = []
+  private readonly bypassCells: PendingCount[] = []
   private readonly durations = new Map<Endpoint, { observe(value: number): void }>()
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry]
     const self = this
-    this.requests = new Counter({ name: 'upgrade_guard_admission_requests_total', help: 'AdmissionReviews answered, by endpoint, request kind, operation and decision (allowed, warned, denied, patched, invalid).', labelNames: ['endpoint', 'kind', 'operation', 'decision'], registers })
-    this.denials = new Counter({ name: 'upgrade_guard_admission_denials_total', help: 'Requests denied, by rule id (each rule once per request).', labelNames: ['rule', 'kind'], registers })
-    this.warnings = new Counter({ name: 'upgrade_guard_admission_warnings_total', help: 'Requests allowed with a warning, by rule id.', labelNames: ['rule', 'kind'], registers })
-    this.audits = new Counter({ name: 'upgrade_guard_admission_audits_total', help: 'Violations of rules in audit mode (allowed, logged), by rule id.', labelNames: ['rule', 'kind'], registers })
-    this.bypasses = new Counter({ name: 'upgrade_guard_admission_bypasses_total', help: 'Violations skipped by an authorised break-glass bypass, by rule id.', labelNames: ['rule', 'kind'], registers })
+    this.requests = new Counter({ name: 'upgrade_guard_admission_requests_total', help: 'AdmissionReviews answered, by endpoint, request kind, operation and decision (allowed, warned, denied, patched, invalid).', labelNames: ['endpoint', 'kind', 'operation', 'decision'], registers, collect: flushed(this.requestCells) })
+    this.denials = new Counter({ name: 'upgrade_guard_admission_denials_total', help: 'Requests denied, by rule id (each rule once per request).', labelNames: ['rule', 'kind'], registers, collect: flushed(this.denialCells) })
+    this.warnings = new Counter({ name: 'upgrade_guard_admission_warnings_total', help: 'Requests allowed with a warning, by rule id.', labelNames: ['rule', 'kind'], registers, collect: flushed(this.warningCells) })
+    this.audits = new Counter({ name: 'upgrade_guard_admission_audits_total', help: 'Violations of rules in audit mode (allowed, logged), by rule id.', labelNames: ['rule', 'kind'], registers, collect: flushed(this.auditCells) })
+    this.bypasses = new Counter({ name: 'upgrade_guard_admission_bypasses_total', help: 'Violations skipped by an authorised break-glass bypass, by rule id.', labelNames: ['rule', 'kind'], registers, collect: flushed(this.bypassCells) })
     this.duration = new Histogram({ name: 'upgrade_guard_decision_duration_seconds', help: 'Time from the received body to the serialized AdmissionReview answer (parse, decide, serialize), in seconds.', labelNames: ['endpoint'], buckets: [...DECISION_BUCKETS], registers })
     this.rejectedRequests = new Counter({ name: 'upgrade_guard_rejected_requests_total', help: 'Requests answered with an HTTP error instead of an AdmissionReview (no uid, bad JSON, too large, wrong content type), by HTTP code.', labelNames: ['endpoint', 'code'], registers })
     this.reloads = new Counter({ name: 'upgrade_guard_reloads_total', help: 'Reloads of the policy, the state files and the certificate after a change on disk, by result (success, failure: the last good one was kept).', labelNames: ['source', 'result'], registers })
@@ -226,22 +255,31 @@ export class ServerMetrics {
     const decision = decisionLabel(endpoint, outcome)
     const byDecision = this.requestChildren.at(endpoint, kind, operation)
     let counter = byDecision.get(decision)
-    if (counter === undefined) byDecision.set(decision, (counter = this.requests.labels({ endpoint, kind, operation, decision })))
+    if (counter === undefined) byDecision.set(decision, (counter = this.pendingCount(this.requestCells, { endpoint, kind, operation, decision })))
     counter.inc()
     let duration = this.durations.get(endpoint)
     if (duration === undefined) this.durations.set(endpoint, (duration = this.duration.labels({ endpoint })))
     duration.observe(seconds)
-    if (ids.denied.length > 0) this.incRules(this.denials, this.denialChildren, ids.denied, kind)
-    if (ids.warned.length > 0) this.incRules(this.warnings, this.warningChildren, ids.warned, kind)
-    if (ids.audited.length > 0) this.incRules(this.audits, this.auditChildren, ids.audited, kind)
-    if (ids.bypassed.length > 0) this.incRules(this.bypasses, this.bypassChildren, ids.bypassed, kind)
+    if (ids.denied.length > 0) this.incRules(this.denialCells, this.denialChildren, ids.denied, kind)
+    if (ids.warned.length > 0) this.incRules(this.warningCells, this.warningChildren, ids.warned, kind)
+    if (ids.audited.length > 0) this.incRules(this.auditCells, this.auditChildren, ids.audited, kind)
+    if (ids.bypassed.length > 0) this.incRules(this.bypassCells, this.bypassChildren, ids.bypassed, kind)
+  }
+
+  private pendingCount(cells: PendingCount[], labels: Readonly<Record<string, string>>): PendingCount {
+    const cell = new PendingCount(labels)
+    cells.push(cell)
+    return cell
   }
 
   /** One count per rule id for this kind, through the cached labelled children. */
-  private incRules(counter: Counter<'rule' | 'kind'>, children: Map<string, Map<string, { inc(): void }>>, rules: readonly string[], kind: string): void {
-    const byRule = getOrMake(children, kind, newMap<{ inc(): void }>)
-    const make = (rule: string): { inc(): void } => counter.labels({ rule, kind })
-    for (const rule of rules) getOrMake(byRule, rule, make).inc()
+  private incRules(cells: PendingCount[], children: Map<string, Map<string, PendingCount>>, rules: readonly string[], kind: string): void {
+    const byRule = getOrMake(children, kind, newMap<PendingCount>)
+    for (const rule of rules) {
+      let cell = byRule.get(rule)
+      if (cell === undefined) byRule.set(rule, (cell = this.pendingCount(cells, { rule, kind })))
+      cell.inc()
+    }
   }
 
   observeRejected(endpoint: Endpoint, code: number): void {
