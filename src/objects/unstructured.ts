@@ -9,6 +9,23 @@ export function isRecord(value: unknown): value is Unstructured {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/**
+ * `value` when it is a plain object (a step {@link getPath} would go into), else undefined.
+ *
+ * For the fixed paths read on every request, `asRecord(asRecord(obj)?.spec)?.version` instead of
+ * `getPath(obj, ['spec', 'version'])`: each literal `.spec` is its own property-access site with
+ * its own inline cache, which stays monomorphic, where getPath's single `current[key]` sees every
+ * key and shape and goes megamorphic (a hash probe per step, plus an Object.hasOwn).
+ *
+ * The two read the same only for names that are not properties of Object.prototype (a literal
+ * `.constructor`, `.toString` or `.__proto__` finds the inherited one when the object has no own)
+ * and only on plain objects (JSON.parse or YAML output). Keys a user or the policy chooses
+ * (labels, annotations, catalog keys) always go through getPath / ownField.
+ */
+export function asRecord(value: unknown): Unstructured | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Unstructured) : undefined
+}
+
 /** Reads a nested own property; undefined when any step is missing or not an object. */
 export function getPath(obj: unknown, path: readonly string[]): unknown {
   let current: unknown = obj
