@@ -57,6 +57,8 @@ export function getStringMap(obj: unknown, path: readonly string[]): Readonly<Re
   return out
 }
 
+const { hasOwnProperty } = Object.prototype
+
 /** Structural equality for JSON values (key order ignored). */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true
@@ -71,16 +73,18 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
     return true
   }
   // Own enumerable keys, as Object.keys lists them, without building the two key arrays
-  // (ratcheting compares whole spec.template subtrees on every UPDATE).
+  // (ratcheting compares whole spec.template subtrees on every UPDATE). hasOwnProperty.call, not
+  // Object.hasOwn (same answer): V8 recognises `hasOwnProperty.call(o, k)` on the object and key
+  // of a for…in and answers it from the enum cache (measured 0.7 vs 1.0-1.3 µs on an MD template).
   const ao = a as Record<string, unknown>
   const bo = b as Record<string, unknown>
   let count = 0
   for (const k in ao) {
-    if (!Object.hasOwn(ao, k)) continue
+    if (!hasOwnProperty.call(ao, k)) continue
     count++
-    if (!Object.hasOwn(bo, k) || !jsonEqual(ao[k], bo[k])) return false
+    if (!hasOwnProperty.call(bo, k) || !jsonEqual(ao[k], bo[k])) return false
   }
-  for (const k in bo) if (Object.hasOwn(bo, k)) count--
+  for (const k in bo) if (hasOwnProperty.call(bo, k)) count--
   return count === 0
 }
 
