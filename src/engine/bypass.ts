@@ -5,7 +5,7 @@
  * annotation left on the object after a bypass is ignored on later updates that neither change
  * it nor need it.
  */
-import { getString } from '../objects/unstructured.js'
+import { asRecord, ownField } from '../objects/unstructured.js'
 import type { Policy } from '../policy/types.js'
 import { clip, forbidden, invalid, required } from '../rules/field-path.js'
 import { isRuleId, RULE_IDS, type RuleId } from '../rules/ids.js'
@@ -27,19 +27,29 @@ export function readBypass(annotated: unknown, previous: unknown, user: UserInfo
   const { annotation, reasonAnnotation } = policy.bypass
   // Read one annotation at a time (own string values, as getStringMap would keep them): no copy
   // of the annotation map on every request, which almost never carries a bypass.
-  const raw = getString(annotated, ['metadata', 'annotations', annotation])
+  const annotations = annotationsOf(annotated)
+  const raw = stringField(annotations, annotation)
   if (raw === undefined || raw.trim() === '') return undefined
-  const given = getString(annotated, ['metadata', 'annotations', reasonAnnotation])
+  const given = stringField(annotations, reasonAnnotation)
   const ids = raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
   const reason = given?.trim()
   return {
     rules: new Set(ids.filter(isRuleId)),
     unknownIds: ids.filter((id) => !isRuleId(id)),
     authorised: isAuthorised(user, policy),
-    changed: getString(previous, ['metadata', 'annotations', annotation]) !== raw || getString(previous, ['metadata', 'annotations', reasonAnnotation]) !== given,
+    changed: stringField(annotationsOf(previous), annotation) !== raw || stringField(annotationsOf(previous), reasonAnnotation) !== given,
     reason: reason === '' ? undefined : reason,
     raw,
   }
+}
+
+/** metadata.annotations as sent (literal reads: names Object.prototype lacks, on a plain object). */
+const annotationsOf = (obj: unknown): unknown => asRecord(asRecord(obj)?.metadata)?.annotations
+
+/** An annotation's own string value; the name is the policy's, so it is read as an own property. */
+function stringField(annotations: unknown, name: string): string | undefined {
+  const value = ownField(annotations, name)
+  return typeof value === 'string' ? value : undefined
 }
 
 export function isAuthorised(user: UserInfo, policy: Policy): boolean {

@@ -7,7 +7,7 @@
 import { CAPI_GROUP, guardedKindOf, KCP_GROUP, readGuarded, type GuardedKind, type GuardedObject } from '../objects/capi.js'
 import { isConfigMap, readCatalog } from '../objects/catalog.js'
 import { membershipsOf, withMembership } from '../objects/links.js'
-import { getPath, getString, isRecord, type Unstructured } from '../objects/unstructured.js'
+import { asRecord, getPath, getString, isRecord, type Unstructured } from '../objects/unstructured.js'
 import type { Policy } from '../policy/types.js'
 import { isBareMetal } from '../rules/common.js'
 import { clip, echo, invalid, notFound, quoted } from '../rules/field-path.js'
@@ -81,30 +81,35 @@ const requestProblem = (field: string, value: unknown, message: string, hint: st
  * The object checked against what the request says it is: a missing kind/apiVersion is taken
  * from request.kind; a different one, or a name/namespace other than the request's, is refused.
  */
-function identityProblem(o: unknown, kind: string, req: EngineRequest, which: 'object' | 'oldObject'): Violation | undefined {
+function identityProblem(o: unknown, kind: string, routedApi: string | undefined, req: EngineRequest, which: 'object' | 'oldObject'): Violation | undefined {
   if (!isRecord(o)) return requestProblem(which, null, `request.${which} is not a JSON object`, 'send the full object, as the API server does')
   if (o.kind !== undefined && o.kind !== kind) {
     return requestProblem(`${which}.kind`, typeof o.kind === 'string' ? clip(o.kind) : echo(o.kind), `the ${which} says kind ${quoted(o.kind)}, but the API server routed this request as ${kind}`, 'send the object the request is for')
   }
-  const routedApi = req.kind.kind === '' ? undefined : req.kind.group === '' ? req.kind.version : `${req.kind.group}/${req.kind.version}`
   if (o.apiVersion !== undefined && routedApi !== undefined && o.apiVersion !== routedApi) {
     return requestProblem(`${which}.apiVersion`, typeof o.apiVersion === 'string' ? clip(o.apiVersion) : echo(o.apiVersion), `the ${which} says apiVersion ${quoted(o.apiVersion)}, but the API server routed this request as ${routedApi}`, 'send the object in the version the request names')
   }
-  return nameProblem(o, 'namespace', req.namespace, which) ?? nameProblem(o, 'name', req.name, which)
+  // metadata.namespace / .name: literal reads (asRecord: names Object.prototype lacks, on a plain object).
+  const metadata = asRecord(o.metadata)
+  return nameProblem(metadata?.namespace, 'namespace', req.namespace, which) ?? nameProblem(metadata?.name, 'name', req.name, which)
 }
 
+/** The apiVersion the API server routed the request as (request.kind), when it says. */
+function routedApiVersion(req: EngineRequest): string | undefined {
+  return req.kind.kind === '' ? undefined : req.kind.group === '' ? req.kind.version : `${req.kind.group}/${req.kind.version}`
+}
 
-function nameProblem(o: Unstructured, key: 'namespace' | 'name', expected: string | undefined, which: 'object' | 'oldObject'): Violation | undefined {
+/** `value`: the object's metadata.namespace or metadata.name as read. */
+function nameProblem(value: unknown, key: 'namespace' | 'name', expected: string | undefined, which: 'object' | 'oldObject'): Violation | undefined {
   if (expected === undefined || expected === '') return undefined
-  const actual = getString(o, METADATA_PATHS[key])
+  const actual = typeof value === 'string' ? value : undefined
   if (actual === undefined || actual === '' || actual === expected) return undefined
   return requestProblem(`${which}.metadata.${key}`, clip(actual), `the ${which} names ${key} ${quoted(actual)}, but the request is for ${quoted(expected)}`, 'send the object the request is for')
 }
 
 /** The object with kind/apiVersion filled in from the request when it lacks them. */
-function asRouted(o: Unstructured, kind: string, req: EngineRequest): Unstructured {
+function asRouted(o: Unstructured, kind: string, apiVersion: string | undefined): Unstructured {
   if (o.kind !== undefined && o.apiVersion !== undefined) return o
-  const apiVersion = req.kind.kind === '' ? undefined : req.kind.group === '' ? req.kind.version : `${req.kind.group}/${req.kind.version}`
   return { ...o, kind, ...(o.apiVersion === undefined && apiVersion !== undefined ? { apiVersion } : {}) }
 }
 
@@ -129,19 +134,13 @@ export function resolveTarget(req: EngineRequest, view: ClusterView, policy: Pol
   if (req.operation === 'UPDATE' && !present(oldObject)) {
     return { kind: 'reject', ref, violation: requestProblem('oldObject', null, 'an UPDATE must carry the stored object (request.oldObject): without it nothing says what changes', 'send oldObject, as the API server does') }
   }
-  const read = (o: unknown, which: 'object' | 'oldObject'): GuardedObject | Violation | undefined => {
-    if (!present(o)) return undefined
-    const problem = identityProblem(o, kind, req, which)
-    if (problem !== undefined) return problem
-    const r = readGuarded(asRouted(o as Unstructured, kind, req))
-    const apiVersion = getPath(o, ['apiVersion'])
-    return r.ok ? r.object : requestProblem('apiVersion', typeof apiVersion === 'string' ? clip(apiVersion) : echo(apiVersion), `cannot read this ${kind}: ${clip(r.reason)}`, 'send a KubeadmControlPlane or MachineDeployment of a served CAPI version')
-  }
-  const next = read(object, 'object')
-  const old = read(oldObject, 'oldObject')
-  for (const r of [next, old]) if (r !== undefined && 'rule' in r) return { kind: 'reject', violation: r, ref }
+  const routedApi = routedApiVersion(req)
+  const next = readRequestObject(object, 'object', kind, routedApi, req)
+  if (next !== undefined && 'rule' in next) return { kind: 'reject', violation: next, ref }
+  const old = readRequestObject(oldObject, 'oldObject', kind, routedApi, req)
+  if (old !== undefined && 'rule' in old) return { kind: 'reject', violation: old, ref }
   const nextObj = next as GuardedObject
-  const oldObj = old as GuardedObject | undefined
+  const oldObj = old
   if (!isBareMetal(nextObj, policy) && !isBareMetal(oldObj, policy)) return { kind: 'skip', reason: 'not-bare-metal', ref }
   // Whose object is this: one target per Cluster it may belong to (normally one).
   const variants: GuardedTarget[] = membershipsOf(oldObj, nextObj, view).map((m) => ({
@@ -154,6 +153,17 @@ export function resolveTarget(req: EngineRequest, view: ClusterView, policy: Pol
   return { kind: 'judge', ref, target, variants, annotated: object, previous: oldObject }
 }
 
+/** request.object or .oldObject as a guarded object, or why it cannot be judged; undefined when not sent. */
+function readRequestObject(o: unknown, which: 'object' | 'oldObject', kind: GuardedKind, routedApi: string | undefined, req: EngineRequest): GuardedObject | Violation | undefined {
+  if (!present(o)) return undefined
+  const problem = identityProblem(o, kind, routedApi, req, which)
+  if (problem !== undefined) return problem
+  const r = readGuarded(asRouted(o as Unstructured, kind, routedApi))
+  if (r.ok) return r.object
+  const apiVersion = getPath(o, ['apiVersion'])
+  return requestProblem('apiVersion', typeof apiVersion === 'string' ? clip(apiVersion) : echo(apiVersion), `cannot read this ${kind}: ${clip(r.reason)}`, 'send a KubeadmControlPlane or MachineDeployment of a served CAPI version')
+}
+
 /** The image catalog (any other ConfigMap is not ours). */
 function resolveCatalog(req: EngineRequest, object: unknown, oldObject: unknown, policy: Policy): Resolution {
   const { name, namespace } = policy.catalog
@@ -163,7 +173,7 @@ function resolveCatalog(req: EngineRequest, object: unknown, oldObject: unknown,
   const ref: TargetRef = { kind: 'ConfigMap', namespace, name }
   if (policy.scope.exemptNamespaces.includes(namespace)) return { kind: 'skip', reason: 'exempt-namespace', ref }
   for (const [o, which] of [[object, 'object'], [oldObject, 'oldObject']] as const) {
-    const problem = present(o) ? identityProblem(o, 'ConfigMap', req, which) : undefined
+    const problem = present(o) ? identityProblem(o, 'ConfigMap', routedApiVersion(req), req, which) : undefined
     if (problem !== undefined) return { kind: 'reject', ref, violation: problem }
   }
   if (req.operation !== 'DELETE' && !present(object)) return { kind: 'reject', ref, violation: requestProblem('object', null, `a ${req.operation} of the catalog must carry the object`, 'send the full object in request.object') }

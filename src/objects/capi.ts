@@ -4,7 +4,7 @@
  * objects of every served CAPI API version. Fields moved between v1beta1 and v1beta2
  * (reference/SOURCES.md §3); each accessor knows both layouts and never guesses from content.
  */
-import { getPath, getString, getStringMap, isRecord, ownField, type Unstructured } from './unstructured.js'
+import { asRecord, getString, getStringMap, isRecord, ownField, type Unstructured } from './unstructured.js'
 
 export const KCP_GROUP = 'controlplane.cluster.x-k8s.io'
 export const CAPI_GROUP = 'cluster.x-k8s.io'
@@ -16,20 +16,10 @@ export type GuardedKind = 'KubeadmControlPlane' | 'MachineDeployment'
 /** The served CAPI versions whose field layout is known. */
 export const API_LEVELS: readonly ApiLevel[] = ['v1beta1', 'v1beta2']
 
-interface Layout {
-  readonly strategy: readonly string[]
-  readonly infraRef: readonly string[]
-}
-
-const LAYOUTS: Readonly<Record<GuardedKind, Readonly<Record<ApiLevel, Layout>>>> = {
-  KubeadmControlPlane: {
-    v1beta1: { strategy: ['spec', 'rolloutStrategy'], infraRef: ['spec', 'machineTemplate', 'infrastructureRef'] },
-    v1beta2: { strategy: ['spec', 'rollout', 'strategy'], infraRef: ['spec', 'machineTemplate', 'spec', 'infrastructureRef'] },
-  },
-  MachineDeployment: {
-    v1beta1: { strategy: ['spec', 'strategy'], infraRef: ['spec', 'template', 'spec', 'infrastructureRef'] },
-    v1beta2: { strategy: ['spec', 'rollout', 'strategy'], infraRef: ['spec', 'template', 'spec', 'infrastructureRef'] },
-  },
+/** Where the rollout strategy lives (the other moved fields: readControlPlaneFields / readMachineDeploymentFields). */
+const STRATEGY_PATHS: Readonly<Record<GuardedKind, Readonly<Record<ApiLevel, readonly string[]>>>> = {
+  KubeadmControlPlane: { v1beta1: ['spec', 'rolloutStrategy'], v1beta2: ['spec', 'rollout', 'strategy'] },
+  MachineDeployment: { v1beta1: ['spec', 'strategy'], v1beta2: ['spec', 'rollout', 'strategy'] },
 }
 
 const GROUP_OF: Readonly<Record<GuardedKind, string>> = {
@@ -61,7 +51,7 @@ function freezePaths(p: FieldPaths): FieldPaths {
 }
 
 function buildFieldPaths(kind: GuardedKind, level: ApiLevel): FieldPaths {
-  const { strategy } = LAYOUTS[kind][level]
+  const strategy = STRATEGY_PATHS[kind][level]
   const rollingUpdate = [...strategy, 'rollingUpdate']
   return {
     version: kind === 'KubeadmControlPlane' ? ['spec', 'version'] : ['spec', 'template', 'spec', 'version'],
@@ -121,13 +111,14 @@ export interface GuardedObject {
  * `raw` (one UPDATE compares old and new), so the view does not keep an array per record.
  */
 export function rolloutInputsOf(o: GuardedObject): unknown[] {
-  const spec = ownField(o.raw, 'spec')
-  const inputs = o.kind === 'KubeadmControlPlane' ? [ownField(spec, 'version'), ownField(spec, 'machineTemplate'), ownField(spec, 'kubeadmConfigSpec')] : [ownField(spec, 'template')]
+  // Literal reads (asRecord): these names are not Object.prototype's, and the record is plain.
+  const spec = asRecord(o.raw.spec)
+  const inputs = o.kind === 'KubeadmControlPlane' ? [spec?.version, spec?.machineTemplate, spec?.kubeadmConfigSpec] : [spec?.template]
   // rolloutAfter / rolloutBefore start a rollout without touching anything else.
-  if (o.level === 'v1beta1') inputs.push(ownField(spec, 'rolloutAfter'), ownField(spec, 'rolloutBefore'))
+  if (o.level === 'v1beta1') inputs.push(spec?.rolloutAfter, spec?.rolloutBefore)
   else {
-    const rollout = ownField(spec, 'rollout')
-    inputs.push(ownField(rollout, 'after'), ownField(rollout, 'before'))
+    const rollout = asRecord(spec?.rollout)
+    inputs.push(rollout?.after, rollout?.before)
   }
   return inputs
 }
@@ -147,7 +138,7 @@ export function apiLevelOf(apiVersion: unknown, group: string): ApiLevel | undef
 }
 
 export function guardedKindOf(obj: unknown): GuardedKind | undefined {
-  const kind = getString(obj, ['kind'])
+  const kind = asRecord(obj)?.kind
   return kind === 'KubeadmControlPlane' || kind === 'MachineDeployment' ? kind : undefined
 }
 
@@ -165,17 +156,12 @@ export function readGuarded(obj: unknown): ReadResult {
     return { ok: false, reason: `apiVersion ${JSON.stringify(obj.apiVersion)} is not a served version of ${kind} (${API_LEVELS.map((l) => `${GROUP_OF[kind]}/${l}`).join(', ')})` }
   }
   const paths = fieldPaths(kind, level)
-  const isKcp = kind === 'KubeadmControlPlane'
-  const claims = clusterClaimsOf(obj, kind)
-  // Each shared step read once (what getPath of every full path would read, without starting
-  // again at the root for every field).
-  const metadata = ownField(obj, 'metadata')
-  const strategy = getPath(obj, paths.strategy)
-  const rollingUpdate = ownField(strategy, 'rollingUpdate')
-  const clusterConfiguration = isKcp ? getPath(obj, CLUSTER_CONFIG) : undefined
-  const namespace = ownField(metadata, 'namespace')
-  const name = ownField(metadata, 'name')
-  const infrastructureKind = getPath(obj, INFRA_KIND[kind][level])
+  const fields = kind === 'KubeadmControlPlane' ? readControlPlaneFields(obj, level) : readMachineDeploymentFields(obj, level)
+  const metadata = asRecord(obj.metadata)
+  const namespace = metadata?.namespace
+  const name = metadata?.name
+  const rollingUpdate = asRecord(fields.strategy?.rollingUpdate)
+  const infrastructureKind = asRecord(fields.infrastructureRef)?.kind
   return {
     ok: true,
     object: {
@@ -184,51 +170,97 @@ export function readGuarded(obj: unknown): ReadResult {
       namespace: typeof namespace === 'string' ? namespace : '',
       name: typeof name === 'string' ? name : '',
       paths,
-      version: getPath(obj, paths.version),
-      maxSurge: ownField(rollingUpdate, 'maxSurge'),
-      maxUnavailable: ownField(rollingUpdate, 'maxUnavailable'),
-      strategyType: ownField(strategy, 'type'),
-      replicas: ownField(ownField(obj, 'spec'), 'replicas'),
+      version: fields.version,
+      maxSurge: rollingUpdate?.maxSurge,
+      maxUnavailable: rollingUpdate?.maxUnavailable,
+      strategyType: fields.strategy?.type,
+      replicas: asRecord(obj.spec)?.replicas,
       infrastructureKind: typeof infrastructureKind === 'string' ? infrastructureKind : undefined,
-      clusterName: claims[0],
-      clusterClaims: claims,
-      statusVersion: isKcp ? ownField(ownField(obj, 'status'), 'version') : undefined,
-      dnsImageTag: isKcp ? ownField(ownField(clusterConfiguration, 'dns'), 'imageTag') : undefined,
-      etcdImageTag: isKcp ? ownField(ownField(ownField(clusterConfiguration, 'etcd'), 'local'), 'imageTag') : undefined,
+      clusterName: fields.clusterClaims[0],
+      clusterClaims: fields.clusterClaims,
+      statusVersion: fields.statusVersion,
+      dnsImageTag: fields.dnsImageTag,
+      etcdImageTag: fields.etcdImageTag,
       raw: obj,
     },
   }
 }
 
-/** Paths read on every request: built once, not per call. */
-const CLUSTER_CONFIG: readonly string[] = ['spec', 'kubeadmConfigSpec', 'clusterConfiguration']
-const INFRA_KIND = {
-  KubeadmControlPlane: { v1beta1: [...LAYOUTS.KubeadmControlPlane.v1beta1.infraRef, 'kind'], v1beta2: [...LAYOUTS.KubeadmControlPlane.v1beta2.infraRef, 'kind'] },
-  MachineDeployment: { v1beta1: [...LAYOUTS.MachineDeployment.v1beta1.infraRef, 'kind'], v1beta2: [...LAYOUTS.MachineDeployment.v1beta2.infraRef, 'kind'] },
-} as const satisfies Readonly<Record<GuardedKind, Readonly<Record<ApiLevel, readonly string[]>>>>
-const MD_CLUSTER_NAME: readonly string[] = ['spec', 'clusterName']
-const MD_TEMPLATE_CLUSTER_NAME: readonly string[] = ['spec', 'template', 'spec', 'clusterName']
-const CLUSTER_LABEL_PATH: readonly string[] = ['metadata', 'labels', CLUSTER_NAME_LABEL]
-
-/** Distinct non-empty claims, in order (see GuardedObject.clusterClaims). */
-function clusterClaimsOf(obj: Unstructured, kind: GuardedKind): readonly string[] {
-  // The label as getStringMap reads it: an own string value (anything else is no claim).
-  const first = kind === 'MachineDeployment' ? getString(obj, MD_CLUSTER_NAME) : getString(obj, CLUSTER_LABEL_PATH)
-  const second = kind === 'MachineDeployment' ? getString(obj, MD_TEMPLATE_CLUSTER_NAME) : ownerClusterName(obj)
-  const out: string[] = []
-  if (first !== undefined && first !== '') out.push(first)
-  if (second !== undefined && second !== '' && second !== first) out.push(second)
-  return out
+/** What differs between the kinds and API levels, read by {@link readControlPlaneFields} / {@link readMachineDeploymentFields}. */
+interface LayoutFields {
+  /** The object at `paths.strategy` when it is one. */
+  readonly strategy: Unstructured | undefined
+  readonly infrastructureRef: unknown
+  readonly version: unknown
+  readonly clusterClaims: readonly string[]
+  readonly statusVersion: unknown
+  readonly dnsImageTag: unknown
+  readonly etcdImageTag: unknown
 }
 
-const OWNER_REFERENCES: readonly string[] = ['metadata', 'ownerReferences']
+/*
+ * The two readers below spell out, with literal property reads ({@link asRecord}: per-site inline
+ * caches, run on every request), the paths of fieldPaths() and of the infrastructure reference
+ * (v1beta1 KCP spec.machineTemplate.infrastructureRef; v1beta2 KCP spec.machineTemplate.spec.
+ * infrastructureRef; MD spec.template.spec.infrastructureRef). They read exactly what getPath
+ * over those paths reads; test/objects/capi.test.ts checks it on generated objects of every kind
+ * and level.
+ */
+
+function readControlPlaneFields(obj: Unstructured, level: ApiLevel): LayoutFields {
+  const spec = asRecord(obj.spec)
+  const metadata = asRecord(obj.metadata)
+  const machineTemplate = asRecord(spec?.machineTemplate)
+  const clusterConfiguration = asRecord(asRecord(spec?.kubeadmConfigSpec)?.clusterConfiguration)
+  return {
+    strategy: level === 'v1beta1' ? asRecord(spec?.rolloutStrategy) : asRecord(asRecord(spec?.rollout)?.strategy),
+    infrastructureRef: level === 'v1beta1' ? machineTemplate?.infrastructureRef : asRecord(machineTemplate?.spec)?.infrastructureRef,
+    version: spec?.version,
+    // The label key is a constant but a label name all the same: read as an own property.
+    clusterClaims: distinctClaims(ownField(metadata?.labels, CLUSTER_NAME_LABEL), ownerClusterName(metadata?.ownerReferences)),
+    statusVersion: asRecord(obj.status)?.version,
+    dnsImageTag: asRecord(clusterConfiguration?.dns)?.imageTag,
+    etcdImageTag: asRecord(asRecord(clusterConfiguration?.etcd)?.local)?.imageTag,
+  }
+}
+
+function readMachineDeploymentFields(obj: Unstructured, level: ApiLevel): LayoutFields {
+  const spec = asRecord(obj.spec)
+  const templateSpec = asRecord(asRecord(spec?.template)?.spec)
+  return {
+    strategy: level === 'v1beta1' ? asRecord(spec?.strategy) : asRecord(asRecord(spec?.rollout)?.strategy),
+    infrastructureRef: templateSpec?.infrastructureRef,
+    version: templateSpec?.version,
+    clusterClaims: distinctClaims(spec?.clusterName, templateSpec?.clusterName),
+    statusVersion: undefined,
+    dnsImageTag: undefined,
+    etcdImageTag: undefined,
+  }
+}
+
+const NO_CLAIMS: readonly string[] = Object.freeze([])
+
+/**
+ * Distinct non-empty string claims, in order (see GuardedObject.clusterClaims). MD:
+ * spec.clusterName and spec.template.spec.clusterName. KCP: the cluster-name label (an own
+ * string value, as getStringMap keeps it) and a Cluster ownerReference.
+ */
+function distinctClaims(first: unknown, second: unknown): readonly string[] {
+  const hasFirst = typeof first === 'string' && first !== ''
+  const hasSecond = typeof second === 'string' && second !== '' && second !== first
+  if (hasFirst) return hasSecond ? [first, second] : [first]
+  return hasSecond ? [second] : NO_CLAIMS
+}
+
 const CAPI_PREFIX = `${CAPI_GROUP}/`
 
-function ownerClusterName(obj: Unstructured): string | undefined {
-  const owners = getPath(obj, OWNER_REFERENCES)
+/** The name in the first ownerReference to a CAPI Cluster. */
+function ownerClusterName(owners: unknown): string | undefined {
   if (!Array.isArray(owners)) return undefined
-  const owner: unknown = owners.find((o) => isRecord(o) && o.kind === 'Cluster' && typeof o.apiVersion === 'string' && o.apiVersion.startsWith(CAPI_PREFIX))
-  return isRecord(owner) && typeof owner.name === 'string' ? owner.name : undefined
+  for (const o of owners as readonly unknown[]) {
+    if (isRecord(o) && o.kind === 'Cluster' && typeof o.apiVersion === 'string' && o.apiVersion.startsWith(CAPI_PREFIX)) return typeof o.name === 'string' ? o.name : undefined
+  }
+  return undefined
 }
 
 /** A CAPI Cluster: annotations (opt-ins, registry address) and its control-plane reference. */

@@ -9,6 +9,23 @@ export function isRecord(value: unknown): value is Unstructured {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/**
+ * `value` when it is a plain object (a step {@link getPath} would go into), else undefined.
+ *
+ * For the fixed paths read on every request, `asRecord(asRecord(obj)?.spec)?.version` instead of
+ * `getPath(obj, ['spec', 'version'])`: each literal `.spec` is its own property-access site with
+ * its own inline cache, which stays monomorphic, where getPath's single `current[key]` sees every
+ * key and shape and goes megamorphic (a hash probe per step, plus an Object.hasOwn).
+ *
+ * The two read the same only for names that are not properties of Object.prototype (a literal
+ * `.constructor`, `.toString` or `.__proto__` finds the inherited one when the object has no own)
+ * and only on plain objects (JSON.parse or YAML output). Keys a user or the policy chooses
+ * (labels, annotations, catalog keys) always go through getPath / ownField.
+ */
+export function asRecord(value: unknown): Unstructured | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Unstructured) : undefined
+}
+
 /** Reads a nested own property; undefined when any step is missing or not an object. */
 export function getPath(obj: unknown, path: readonly string[]): unknown {
   let current: unknown = obj
@@ -40,6 +57,8 @@ export function getStringMap(obj: unknown, path: readonly string[]): Readonly<Re
   return out
 }
 
+const { hasOwnProperty } = Object.prototype
+
 /** Structural equality for JSON values (key order ignored). */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true
@@ -54,16 +73,18 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
     return true
   }
   // Own enumerable keys, as Object.keys lists them, without building the two key arrays
-  // (ratcheting compares whole spec.template subtrees on every UPDATE).
+  // (ratcheting compares whole spec.template subtrees on every UPDATE). hasOwnProperty.call, not
+  // Object.hasOwn (same answer): V8 recognises `hasOwnProperty.call(o, k)` on the object and key
+  // of a for…in and answers it from the enum cache (measured 0.7 vs 1.0-1.3 µs on an MD template).
   const ao = a as Record<string, unknown>
   const bo = b as Record<string, unknown>
   let count = 0
   for (const k in ao) {
-    if (!Object.hasOwn(ao, k)) continue
+    if (!hasOwnProperty.call(ao, k)) continue
     count++
-    if (!Object.hasOwn(bo, k) || !jsonEqual(ao[k], bo[k])) return false
+    if (!hasOwnProperty.call(bo, k) || !jsonEqual(ao[k], bo[k])) return false
   }
-  for (const k in bo) if (Object.hasOwn(bo, k)) count--
+  for (const k in bo) if (hasOwnProperty.call(bo, k)) count--
   return count === 0
 }
 

@@ -9,26 +9,25 @@ import { getString, isRecord } from '../objects/unstructured.js'
 import type { ClusterView, ViewStatus } from './cluster-view.js'
 import { LifecycleIndex, type LifecycleFacts } from './lifecycle-view.js'
 import { LIFECYCLE_KINDS, lifecycleKindOf, type LifecycleKind } from '../objects/lifecycle.js'
+import { NamedIndex } from './named-index.js'
 import { addTo, removeFrom } from './set-index.js'
-
-const key = (namespace: string, name: string): string => `${namespace}/${name}`
 
 export type ObjectKind = 'Cluster' | 'KubeadmControlPlane' | 'MachineDeployment' | 'Catalog' | LifecycleKind
 
 export class MemoryView implements ClusterView {
   private readonly catalogRef: CatalogRef
   private catalogValue: Catalog | undefined
-  private readonly clusters = new Map<string, ClusterInfo>()
-  private readonly kcps = new Map<string, GuardedObject>()
-  private readonly mds = new Map<string, GuardedObject>()
-  /** ns/cluster → md keys */
-  private readonly mdsByCluster = new Map<string, Set<string>>()
+  private readonly clusters = new NamedIndex<ClusterInfo>()
+  private readonly kcps = new NamedIndex<GuardedObject>()
+  private readonly mds = new NamedIndex<GuardedObject>()
+  /** ns/cluster → md names (same namespace) */
+  private readonly mdsByCluster = new NamedIndex<Set<string>>()
   /** machineDeploymentsOfCluster's sorted answer, kept until an MD of that Cluster changes (asked on every MD request). */
-  private readonly mdListByCluster = new Map<string, readonly GuardedObject[]>()
-  /** ns/cluster → kcp key, from the cluster-name label / owner reference */
-  private readonly kcpByCluster = new Map<string, string>()
-  /** ns/kcp name → ns/cluster name, from Cluster.spec.controlPlaneRef */
-  private readonly clusterByControlPlane = new Map<string, string>()
+  private readonly mdListByCluster = new NamedIndex<readonly GuardedObject[]>()
+  /** ns/cluster → kcp name (same namespace), from the cluster-name label / owner reference */
+  private readonly kcpByCluster = new NamedIndex<string>()
+  /** ns/kcp name → cluster name (same namespace), from Cluster.spec.controlPlaneRef */
+  private readonly clusterByControlPlane = new NamedIndex<string>()
   /** version string → the KCPs and MDs that name it (the records themselves: no key string per record) */
   private readonly versionUsers = new Map<string, Set<GuardedObject>>()
   private currentStatus: ViewStatus
@@ -67,20 +66,20 @@ export class MemoryView implements ClusterView {
   }
 
   cluster(namespace: string, name: string): ClusterInfo | undefined {
-    return this.clusters.get(key(namespace, name))
+    return this.clusters.get(namespace, name)
   }
 
   clusterOfControlPlane(namespace: string, name: string): ClusterInfo | undefined {
-    const clusterKey = this.clusterByControlPlane.get(key(namespace, name))
-    return clusterKey === undefined ? undefined : this.clusters.get(clusterKey)
+    const clusterName = this.clusterByControlPlane.get(namespace, name)
+    return clusterName === undefined ? undefined : this.clusters.get(namespace, clusterName)
   }
 
   controlPlane(namespace: string, name: string): GuardedObject | undefined {
-    return this.kcps.get(key(namespace, name))
+    return this.kcps.get(namespace, name)
   }
 
   machineDeployment(namespace: string, name: string): GuardedObject | undefined {
-    return this.mds.get(key(namespace, name))
+    return this.mds.get(namespace, name)
   }
 
   controlPlaneOfCluster(namespace: string, clusterName: string): GuardedObject | undefined {
@@ -89,23 +88,22 @@ export class MemoryView implements ClusterView {
       const byRef = this.controlPlane(namespace, cluster.controlPlaneName)
       if (byRef !== undefined) return byRef
     }
-    const byLabel = this.kcpByCluster.get(key(namespace, clusterName))
-    return byLabel === undefined ? undefined : this.kcps.get(byLabel)
+    const byLabel = this.kcpByCluster.get(namespace, clusterName)
+    return byLabel === undefined ? undefined : this.kcps.get(namespace, byLabel)
   }
 
   machineDeploymentsOfCluster(namespace: string, clusterName: string): readonly GuardedObject[] {
-    const clusterKey = key(namespace, clusterName)
-    const known = this.mdListByCluster.get(clusterKey)
+    const known = this.mdListByCluster.get(namespace, clusterName)
     if (known !== undefined) return known
-    const keys = this.mdsByCluster.get(clusterKey)
-    if (keys === undefined) return []
+    const names = this.mdsByCluster.get(namespace, clusterName)
+    if (names === undefined) return []
     const out: GuardedObject[] = []
-    for (const k of keys) {
-      const md = this.mds.get(k)
+    for (const n of names) {
+      const md = this.mds.get(namespace, n)
       if (md !== undefined) out.push(md)
     }
     const sorted = Object.freeze(out.sort((a, b) => a.name.localeCompare(b.name)))
-    this.mdListByCluster.set(clusterKey, sorted)
+    this.mdListByCluster.set(namespace, clusterName, sorted)
     return sorted
   }
 
@@ -141,9 +139,8 @@ export class MemoryView implements ClusterView {
     const cluster = readCluster(obj)
     if (cluster !== undefined) {
       this.removeCluster(cluster.namespace, cluster.name)
-      const k = key(cluster.namespace, cluster.name)
-      this.clusters.set(k, cluster)
-      if (cluster.controlPlaneKind === 'KubeadmControlPlane' && cluster.controlPlaneName !== undefined) this.clusterByControlPlane.set(key(cluster.namespace, cluster.controlPlaneName), k)
+      this.clusters.set(cluster.namespace, cluster.name, cluster)
+      if (cluster.controlPlaneKind === 'KubeadmControlPlane' && cluster.controlPlaneName !== undefined) this.clusterByControlPlane.set(cluster.namespace, cluster.controlPlaneName, cluster.name)
       return 'Cluster'
     }
     const lifecycle = this.lifecycleIndex.upsert(obj)
@@ -193,46 +190,47 @@ export class MemoryView implements ClusterView {
   }
 
   private removeCluster(namespace: string, name: string): void {
-    const k = key(namespace, name)
-    const existing = this.clusters.get(k)
+    const existing = this.clusters.get(namespace, name)
     if (existing === undefined) return
-    this.clusters.delete(k)
-    if (existing.controlPlaneName !== undefined && this.clusterByControlPlane.get(key(namespace, existing.controlPlaneName)) === k) {
-      this.clusterByControlPlane.delete(key(namespace, existing.controlPlaneName))
+    this.clusters.delete(namespace, name)
+    if (existing.controlPlaneName !== undefined && this.clusterByControlPlane.get(namespace, existing.controlPlaneName) === name) {
+      this.clusterByControlPlane.delete(namespace, existing.controlPlaneName)
     }
   }
 
   private indexGuarded(obj: GuardedObject): void {
-    const k = key(obj.namespace, obj.name)
     if (obj.kind === 'KubeadmControlPlane') {
-      this.kcps.set(k, obj)
-      if (obj.clusterName !== undefined) this.kcpByCluster.set(key(obj.namespace, obj.clusterName), k)
+      this.kcps.set(obj.namespace, obj.name, obj)
+      if (obj.clusterName !== undefined) this.kcpByCluster.set(obj.namespace, obj.clusterName, obj.name)
       for (const v of [obj.version, obj.statusVersion]) if (typeof v === 'string') addTo(this.versionUsers, v, obj)
     } else {
-      this.mds.set(k, obj)
+      this.mds.set(obj.namespace, obj.name, obj)
       if (obj.clusterName !== undefined) {
-        addTo(this.mdsByCluster, key(obj.namespace, obj.clusterName), k)
-        this.mdListByCluster.delete(key(obj.namespace, obj.clusterName))
+        const names = this.mdsByCluster.get(obj.namespace, obj.clusterName)
+        if (names === undefined) this.mdsByCluster.set(obj.namespace, obj.clusterName, new Set([obj.name]))
+        else names.add(obj.name)
+        this.mdListByCluster.delete(obj.namespace, obj.clusterName)
       }
       if (typeof obj.version === 'string') addTo(this.versionUsers, obj.version, obj)
     }
   }
 
   private removeGuarded(kind: 'KubeadmControlPlane' | 'MachineDeployment', namespace: string, name: string): void {
-    const k = key(namespace, name)
-    const existing = kind === 'KubeadmControlPlane' ? this.kcps.get(k) : this.mds.get(k)
+    const existing = kind === 'KubeadmControlPlane' ? this.kcps.get(namespace, name) : this.mds.get(namespace, name)
     if (existing === undefined) return
     for (const v of [existing.version, existing.statusVersion]) if (typeof v === 'string') removeFrom(this.versionUsers, v, existing)
     if (kind === 'KubeadmControlPlane') {
-      this.kcps.delete(k)
-      if (existing.clusterName !== undefined && this.kcpByCluster.get(key(namespace, existing.clusterName)) === k) {
-        this.kcpByCluster.delete(key(namespace, existing.clusterName))
+      this.kcps.delete(namespace, name)
+      if (existing.clusterName !== undefined && this.kcpByCluster.get(namespace, existing.clusterName) === name) {
+        this.kcpByCluster.delete(namespace, existing.clusterName)
       }
     } else {
-      this.mds.delete(k)
+      this.mds.delete(namespace, name)
       if (existing.clusterName !== undefined) {
-        removeFrom(this.mdsByCluster, key(namespace, existing.clusterName), k)
-        this.mdListByCluster.delete(key(namespace, existing.clusterName))
+        const names = this.mdsByCluster.get(namespace, existing.clusterName)
+        names?.delete(name)
+        if (names?.size === 0) this.mdsByCluster.delete(namespace, existing.clusterName)
+        this.mdListByCluster.delete(namespace, existing.clusterName)
       }
     }
   }

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { getPath, jsonEqual, ownField } from '../../src/objects/unstructured.js'
+import { asRecord, getPath, jsonEqual, ownField } from '../../src/objects/unstructured.js'
 
 /** The definition jsonEqual must keep: key order ignored, own enumerable keys, arrays by index. */
 function reference(a: unknown, b: unknown): boolean {
@@ -81,5 +81,62 @@ describe('ownField', () => {
       }),
       { numRuns: 1000 },
     )
+  })
+})
+
+describe('asRecord', () => {
+  // Names the hot readers spell as literal properties (objects/capi, engine/scope, engine/bypass):
+  // none is a property of Object.prototype.
+  const LITERALS = ['spec', 'metadata', 'status', 'template', 'version', 'rollout', 'strategy', 'annotations', 'labels', 'name', 'namespace', 'kind']
+  const literal = fc.constantFrom(...LITERALS)
+  // Every kind of value at every step: objects (also with own prototype-named keys), arrays, null, strings, numbers.
+  const step = fc.letrec<{ node: unknown }>((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constant(null),
+      fc.string({ maxLength: 3 }),
+      fc.integer(),
+      fc.boolean(),
+      fc.array(tie('node'), { maxLength: 2 }),
+      fc.dictionary(fc.oneof(literal, fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '0')), tie('node'), { maxKeys: 4 }),
+    ),
+  })).node
+
+  /** A path of literal names, mostly along keys the value has (so most steps find something). */
+  function pathInto(value: unknown, picks: readonly number[]): string[] {
+    const path: string[] = []
+    let current = value
+    for (const p of picks) {
+      const owned = typeof current === 'object' && current !== null ? Object.keys(current).filter((k) => LITERALS.includes(k)) : []
+      const key = (owned.length > 0 && p % 4 !== 0 ? owned[p % owned.length] : LITERALS[p % LITERALS.length]) as string
+      path.push(key)
+      current = getPath(current, [key])
+    }
+    return path
+  }
+
+  it('stepping with literal names reads what getPath reads, on generated values (JSON.parse output too)', () => {
+    fc.assert(
+      fc.property(step, fc.array(fc.nat(), { maxLength: 5 }), fc.boolean(), (value, picks, reparse) => {
+        const obj = reparse ? (JSON.parse(JSON.stringify(value) ?? 'null') as unknown) : value
+        const path = pathInto(obj, picks)
+        // `asRecord(o)?.[k]` is what `asRecord(asRecord(obj)?.spec)?.version` does, one literal per step.
+        expect(path.reduce<unknown>((o, k) => asRecord(o)?.[k], obj)).toEqual(getPath(obj, path))
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
+  it('is what getPath steps into: plain objects only', () => {
+    expect(asRecord({ a: 1 })).toEqual({ a: 1 })
+    for (const v of [null, undefined, [], [1], 'text', 3, true]) expect(asRecord(v)).toBeUndefined()
+  })
+
+  it('differs from getPath for names of Object.prototype: those stay with getPath / ownField', () => {
+    // Without an own property of that name the literal read finds the inherited one.
+    expect(asRecord({})?.constructor).toBe(Object)
+    expect(getPath({}, ['constructor'])).toBeUndefined()
+    expect(asRecord(JSON.parse('{}'))?.__proto__).toBe(Object.prototype)
+    expect(getPath(JSON.parse('{}'), ['__proto__'])).toBeUndefined()
   })
 })
