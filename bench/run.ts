@@ -19,7 +19,7 @@
  *    heap after a full GC (file path and list+watch path, and whether both store the same
  *    records); the webhook started with `--state` on them under each candidate set of Node
  *    flags: ready time, RSS at ready and after the load phase, CPU per request. The best flags
- *    are those with the lowest CPU per request among the ones that meet the RSS targets; the
+ *    are those with the lowest CPU per request among the ones that meet the RSS and p99 targets; the
  *    Deployment's NODE_OPTIONS (manifests/base/deployment.yaml) are checked against them.
  * 4. `upgrade-guard validate` over 1,000 proposed objects against the big state (< 2 s).
  *
@@ -475,7 +475,9 @@ async function main(): Promise<void> {
         say(`    ready after ${f2(w.readyMs / 1000)} s; RSS at ready ${f1(ready.rssMiB)} MiB, after load ${f1(loaded.rssMiB)} MiB (peak ${f1(loaded.peakMiB)} MiB); server-side p99 ${f3(server.p99Ms)} ms`)
         runs.push({ flags: name, readyMs: w.readyMs, ready, loaded, cpuUs: cpuPerRequestUs(phase), rps: phase.load.requestsPerSecond, server })
       }
-      const fits = runs.filter((r) => r.ready.rssMiB <= TARGETS.rssReadyMiB && r.loaded.peakMiB <= TARGETS.rssLoadedMiB)
+      // A set of flags fits when it meets every target of this state: both RSS figures and the
+      // decision p99 (a tiny young generation scavenges often, and each scavenge is a pause).
+      const fits = runs.filter((r) => r.ready.rssMiB <= TARGETS.rssReadyMiB && r.loaded.peakMiB <= TARGETS.rssLoadedMiB && r.server.p99Ms <= TARGETS.serverP99Ms)
       // Within 5% of the cheapest CPU is noise on this machine: then the smaller peak RSS wins.
       const cheapest = Math.min(...fits.map((r) => r.cpuUs))
       const best = fits.filter((r) => r.cpuUs <= cheapest * 1.05).sort((a, b) => a.loaded.peakMiB - b.loaded.peakMiB)[0] ?? [...runs].sort((a, b) => a.loaded.peakMiB - b.loaded.peakMiB)[0]
@@ -486,9 +488,9 @@ async function main(): Promise<void> {
         lines.push({ measure: `big state RSS after ${BIG_SECONDS} s of load (peak), best flags`, figure: `${f1(best.loaded.rssMiB)} (${f1(best.loaded.peakMiB)}) MiB`, target: `≤ ${TARGETS.rssLoadedMiB} MiB`, met: best.loaded.peakMiB <= TARGETS.rssLoadedMiB })
         lines.push({ measure: 'big state ready (start to /readyz 200), best flags', figure: `${f2(best.readyMs / 1000)} s`, target: `≤ ${TARGETS.readySeconds} s`, met: best.readyMs <= TARGETS.readySeconds * 1000 })
         lines.push({ measure: 'server-side decision time p99, big state, best flags', figure: `${f3(best.server.p99Ms)} ms`, target: `≤ ${TARGETS.serverP99Ms} ms`, met: best.server.p99Ms <= TARGETS.serverP99Ms })
-        lines.push({ measure: 'best Node flags for the big state (lowest CPU per request within 5% and the RSS targets, then least RSS)', figure: best.flags, target: '' })
+        lines.push({ measure: 'best Node flags for the big state (lowest CPU per request within 5%, among those meeting the RSS and p99 targets, then least RSS)', figure: best.flags, target: '' })
         lines.push({
-          measure: `the Deployment's NODE_OPTIONS (${deployment.join(' ') || 'none'}) are the best ones, or within 5% CPU and the RSS targets`,
+          measure: `the Deployment's NODE_OPTIONS (${deployment.join(' ') || 'none'}) are the best ones, or within 5% CPU and the RSS and p99 targets`,
           figure: deployed === undefined ? 'not measured' : `${f1(deployed.cpuUs)} µs, peak ${f1(deployed.loaded.peakMiB)} MiB`,
           target: 'yes',
           met: deployed !== undefined && fits.includes(deployed) && deployed.cpuUs <= cheapest * 1.05,
