@@ -34,9 +34,12 @@ function readStdin(): string {
   }
 }
 
-/** State from files, or an empty (but available) view when no --state is given. */
+/**
+ * State from files, or an empty (but available) view when no --state is given. Plain records
+ * (state/memory-view RecordMode): `review` and `validate` answer once and exit.
+ */
 export function stateFrom(path: string | undefined, policy: Policy): MemoryView {
-  return path === undefined ? new MemoryView(policy.catalog) : loadFileView([path], policy.catalog).view
+  return path === undefined ? new MemoryView(policy.catalog) : loadFileView([path], policy.catalog, 'plain').view
 }
 
 export function buildProgram(): Command {

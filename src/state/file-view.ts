@@ -5,7 +5,7 @@
  */
 import type { CatalogRef } from '../objects/catalog.js'
 import { forEachStateObject, listManifestFiles } from './manifests.js'
-import { MemoryView } from './memory-view.js'
+import { MemoryView, type RecordMode } from './memory-view.js'
 
 export interface FileViewResult {
   readonly view: MemoryView
@@ -18,8 +18,8 @@ class ViewFill {
   readonly view: MemoryView
   ignored = 0
 
-  constructor(catalog: CatalogRef) {
-    this.view = new MemoryView(catalog)
+  constructor(catalog: CatalogRef, records: RecordMode) {
+    this.view = new MemoryView(catalog, undefined, records)
   }
 
   add(object: unknown): void {
@@ -35,14 +35,14 @@ class ViewFill {
 
 /**
  * Reads the files and returns a fresh view; throws UpgradeGuardError naming file and document.
- * One object at a time: each becomes a lean record as soon as it is parsed (a `kind: List` file
+ * One object at a time: each becomes a record (lean unless `records` says plain) as soon as it is parsed (a `kind: List` file
  * entry by entry), so the peak at start-up is the view plus one object, not a parsed file.
  */
-export function loadFileView(paths: readonly string[], catalog: CatalogRef): FileViewResult {
+export function loadFileView(paths: readonly string[], catalog: CatalogRef, records: RecordMode = 'lean'): FileViewResult {
   const files = listManifestFiles(paths)
   const whole = new Set<string>()
   for (;;) {
-    const fill = new ViewFill(catalog)
+    const fill = new ViewFill(catalog, records)
     // A List that could not be read entry by entry after all (rare: an alias across entries, or
     // an error) has already given some objects: start again with a fresh view, that file whole.
     const retry = files.find((file) => !forEachStateObject(file, ({ object }) => fill.add(object), whole.has(file)))

@@ -4,8 +4,17 @@
  * one record cannot change another), the record is otherwise the object as given minus
  * managedFields and the last-applied annotation, and nothing that differs is ever shared.
  */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { RecordBuilder } from '../../src/state/memory-view.js'
+import { reviewText, serializeOutcome } from '../../src/admission/review.js'
+import { loadPolicy } from '../../src/policy/load.js'
+import { loadFileView } from '../../src/state/file-view.js'
+import { plainRecord, RecordBuilder } from '../../src/state/memory-view.js'
+import { REFERENCE, REFERENCE_STATE, ROOT } from '../server/helpers.js'
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
 
 type Obj = Record<string, unknown>
 
@@ -67,4 +76,49 @@ describe('RecordBuilder', () => {
     expect(({} as Obj).polluted).toBeUndefined()
   })
 
+})
+
+describe('plain records (one-shot commands)', () => {
+  it('the same record as RecordBuilder builds, for any object: only managedFields and last-applied dropped', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), fc.boolean(), fc.boolean(), (spec, extra, withManaged, withLastApplied) => {
+        const annotations: Obj = { keep: 'me', other: extra }
+        if (withLastApplied) annotations[LAST_APPLIED] = '{"big":"copy"}'
+        const metadata: Obj = { name: 'x', namespace: 'ns', annotations, labels: { a: 'b' } }
+        if (withManaged) metadata.managedFields = [{ manager: 'kubectl' }]
+        const input = JSON.parse(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata, spec, ['__proto__']: extra })) as Obj
+        const before = JSON.stringify(input)
+        const plain = plainRecord(input)
+        expect(plain).toEqual(new RecordBuilder().build(input))
+        expect(JSON.stringify(plain)).toBe(JSON.stringify(new RecordBuilder().build(input)))
+        // The input itself is left as it was.
+        expect(JSON.stringify(input)).toBe(before)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('values that are not objects, or objects without metadata, are taken as they are', () => {
+    for (const v of [null, 1, 'x', [1, 2], { kind: 'X' }, { metadata: 'not an object' }]) expect(plainRecord(v)).toBe(v)
+  })
+
+  it('a view of plain records answers every captured AdmissionReview as a lean one does, byte for byte', () => {
+    const policy = loadPolicy(join(ROOT, 'policies/default.yaml'))
+    const lean = loadFileView([REFERENCE_STATE], policy.catalog).view
+    const plain = loadFileView([REFERENCE_STATE], policy.catalog, 'plain').view
+    expect(plain.guardedObjects().map((o) => o.raw)).toEqual(lean.guardedObjects().map((o) => o.raw))
+    let judged = 0
+    for (const dir of ['v1beta1', 'v1beta2']) {
+      for (const file of readdirSync(join(REFERENCE, dir)).filter((f) => f.endsWith('.json'))) {
+        const text = readFileSync(join(REFERENCE, dir, file), 'utf8')
+        const endpoint = file.includes('-mutate-') ? 'mutate' : 'validate'
+        const a = reviewText(text, endpoint, { policy, view: lean })
+        const b = reviewText(text, endpoint, { policy, view: plain })
+        expect(a.kind).toBe('response')
+        if (a.kind === 'response' && b.kind === 'response') expect(serializeOutcome(b)).toBe(serializeOutcome(a))
+        judged++
+      }
+    }
+    expect(judged).toBeGreaterThan(50)
+  })
 })
