@@ -11,12 +11,14 @@ import { RULES } from '../rules/index.js'
 import type { RuleContext, RuleDefinition, Target, Violation } from '../rules/types.js'
 import type { ClusterView } from '../state/cluster-view.js'
 import { bypassProblems, readBypass } from './bypass.js'
-import { emptyDecision, type Decision, type EngineRequest } from './decision.js'
+import { emptyDecision, type Decision, type EngineRequest, type TargetRef } from './decision.js'
 import { resolveTarget } from './scope.js'
 
 const targetKind = (t: Target): string => (t.type === 'catalog' ? 'Catalog' : t.kind)
 
 const NO_RULES: ReadonlySet<string> = new Set()
+/** The empty list a Decision shares when a request has no finding of a sort (Decisions are read-only). */
+const NONE: readonly Violation[] = Object.freeze([])
 
 /** The rules that apply to a kind, in RULES order: filtered once per kind, not per request. */
 const RULES_BY_KIND = new Map<string, readonly RuleDefinition[]>()
@@ -46,15 +48,24 @@ function unavailableViolation(rule: RuleDefinition, ctx: RuleContext): Violation
   return [v]
 }
 
-/** One "cannot check" finding naming every rule it stands for: the reason is said once, not once per rule. */
-function mergeUnavailable(vs: readonly Violation[]): Violation[] {
+/**
+ * One "cannot check" finding naming every rule it stands for: the reason is said once, not once
+ * per rule. `vs` is the engine's own fresh list: returned as it is when there is nothing to merge.
+ */
+function mergeUnavailable(vs: readonly Violation[]): readonly Violation[] {
   let count = 0
   for (const v of vs) if (unavailableFindings.has(v)) count++
-  if (count <= 1) return vs.slice()
+  if (count <= 1) return vs
   const merged = vs.filter((v) => unavailableFindings.has(v))
   const first = merged[0] as Violation
   const one: Violation = { ...first, message: first.message.replace(/^cannot check:/, `cannot check ${merged.map((v) => v.rule).join(', ')}:`) }
   return vs.flatMap((v) => (v === first ? [one] : unavailableFindings.has(v) ? [] : [v]))
+}
+
+/** The findings that are not a copy of a standing denial (`standing`: `rule field` keys). */
+function withoutCopies(vs: readonly Violation[], standing: ReadonlySet<string>): readonly Violation[] {
+  if (standing.size === 0 || !vs.some((v) => v.duplicateOf !== undefined)) return vs
+  return vs.filter((v) => v.duplicateOf === undefined || !standing.has(`${v.duplicateOf} ${v.field}`))
 }
 
 /** The action a finding gets: bypass and request problems always deny; advisory ones at most warn. */
@@ -106,26 +117,31 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
   const ctx: RuleContext = { operation: req.operation, target: resolved.target, view, policy }
   const kind = targetKind(resolved.target)
   const stateAvailable = view.status().available
-  const found: Violation[] = []
+  // Most requests find nothing: no list of findings is made for them (see the early return below).
+  let found: Violation[] | undefined
   const evaluated: string[] = []
   for (const rule of rulesFor(kind)) {
     if (policy.rules[rule.id] === 'off') continue
     if (isRatchetedAway(rule, ctx)) continue
     evaluated.push(rule.id)
     const needsState = typeof rule.needsState === 'function' ? rule.needsState(ctx) : rule.needsState
-    found.push(...(needsState && !stateAvailable ? unavailableViolation(rule, ctx) : checkEveryLink(rule, ctx, resolved.variants)))
+    const vs = needsState && !stateAvailable ? unavailableViolation(rule, ctx) : checkEveryLink(rule, ctx, resolved.variants)
+    for (const v of vs) (found ??= []).push(v)
   }
 
   const bypass = readBypass(resolved.annotated, resolved.previous, req.userInfo, policy)
+  // Nothing found and no bypass asked for: nothing to sort, drop or merge.
+  if (found === undefined && bypass === undefined) return judged(true, NONE, NONE, NONE, NONE, undefined, resolved.ref, evaluated)
+  const findings: readonly Violation[] = found ?? NONE
   // A bypass is "used" only for findings it would turn from a denial into an allow (worked out only when there is one).
-  const problems = bypass === undefined ? [] : bypassProblems(bypass, new Set(found.filter((v) => actionOf(v, policy) === 'deny').map((v) => v.rule)), req.userInfo, policy)
+  const problems = bypass === undefined ? [] : bypassProblems(bypass, new Set(findings.filter((v) => actionOf(v, policy) === 'deny').map((v) => v.rule)), req.userInfo, policy)
   const honoured: ReadonlySet<string> = bypass !== undefined && bypass.authorised && problems.length === 0 ? bypass.rules : NO_RULES
 
   const denied: Violation[] = [...problems]
   const warnings: Violation[] = []
   const audited: Violation[] = []
   const bypassed: Violation[] = []
-  for (const v of found) {
+  for (const v of findings) {
     if (honoured.has(v.rule)) {
       bypassed.push(v)
       continue
@@ -137,18 +153,23 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
   }
   // One report for one bad value: drop the copies of a finding whose owner rule's denial stands.
   const standing: ReadonlySet<string> = denied.length === 0 ? NO_RULES : new Set(denied.map((v) => `${v.rule} ${v.field}`))
-  const isCopy = (v: Violation): boolean => v.duplicateOf !== undefined && standing.has(`${v.duplicateOf} ${v.field}`)
-  const finalDenied = mergeUnavailable(denied.length === 0 ? denied : denied.filter((v) => !isCopy(v)))
+  const finalDenied = mergeUnavailable(withoutCopies(denied, standing))
   const reason = bypassed.length > 0 ? bypass?.reason : undefined
-  const notice = bypassed.length > 0 ? [bypassNotice([...new Set(bypassed.map((v) => v.rule))], reason, req, policy)] : []
-  return {
-    allowed: finalDenied.length === 0,
-    denied: finalDenied,
-    warnings: [...notice, ...mergeUnavailable(warnings.filter((v) => !isCopy(v)))],
-    audited: mergeUnavailable(audited.filter((v) => !isCopy(v))),
+  const warned = mergeUnavailable(withoutCopies(warnings, standing))
+  return judged(
+    finalDenied.length === 0,
+    finalDenied,
+    bypassed.length > 0 ? [bypassNotice([...new Set(bypassed.map((v) => v.rule))], reason, req, policy), ...warned] : warned,
+    mergeUnavailable(withoutCopies(audited, standing)),
     bypassed,
-    ...(reason === undefined ? {} : { bypassReason: reason }),
-    target: resolved.ref,
+    reason,
+    resolved.ref,
     evaluated,
-  }
+  )
+}
+
+/** The Decision of a judged request, built in one literal (bypassReason only when there is one). */
+function judged(allowed: boolean, denied: readonly Violation[], warnings: readonly Violation[], audited: readonly Violation[], bypassed: readonly Violation[], bypassReason: string | undefined, target: TargetRef, evaluated: readonly string[]): Decision {
+  const decision: Decision = { allowed, denied, warnings, audited, bypassed, target, evaluated }
+  return bypassReason === undefined ? decision : { ...decision, bypassReason }
 }
