@@ -176,10 +176,14 @@ export function review(body: unknown, endpoint: Endpoint, deps: ReviewDeps): Rev
   const operation = r.operation as Operation | 'CONNECT'
   if (operation === 'CONNECT') return { kind: 'response', body: envelope(apiVersion, { uid, allowed: true }), request: summary }
 
-  const engineRequest: Writable<EngineRequest> = {
+  // Every member in the literal (an absent one as undefined): members added later would take a
+  // second allocation for their storage.
+  const engineRequest: EngineRequest = {
     operation,
     // What the API server routed: the engine judges this kind, whatever the object says.
     kind: { group: str(kind.group), version: str(kind.version), kind: str(kind.kind) },
+    resource: typeof resource.resource === 'string' ? resource.resource : undefined,
+    subResource: summary.subResource,
     namespace: summary.namespace,
     name: summary.name,
     object: r.object ?? null,
@@ -189,8 +193,6 @@ export function review(body: unknown, endpoint: Endpoint, deps: ReviewDeps): Rev
       groups: userInfo !== undefined && Array.isArray(userInfo.groups) ? (userInfo.groups as string[]) : [],
     },
   }
-  if (typeof resource.resource === 'string') engineRequest.resource = resource.resource
-  if (summary.subResource !== undefined) engineRequest.subResource = summary.subResource
 
   if (endpoint === 'mutate') {
     const mutation = mutate(engineRequest, deps.policy)

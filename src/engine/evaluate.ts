@@ -29,6 +29,30 @@ function rulesFor(kind: string): readonly RuleDefinition[] {
   return rules
 }
 
+/** The rules a policy runs on a kind (its action is not off), and their ids in the same order. */
+interface EnabledRules {
+  readonly rules: readonly RuleDefinition[]
+  readonly ids: readonly string[]
+}
+
+/**
+ * Resolved once per policy and kind, not per request (a policy is never changed in place: a
+ * reload makes a new one). `ids` is what a Decision reports as evaluated when no rule is
+ * ratcheted away, shared by those Decisions (they are read-only).
+ */
+const ENABLED = new WeakMap<Policy, Map<string, EnabledRules>>()
+
+function enabledRules(policy: Policy, kind: string): EnabledRules {
+  let byKind = ENABLED.get(policy)
+  if (byKind === undefined) ENABLED.set(policy, (byKind = new Map()))
+  let enabled = byKind.get(kind)
+  if (enabled === undefined) {
+    const rules = rulesFor(kind).filter((rule) => policy.rules[rule.id] !== 'off')
+    byKind.set(kind, (enabled = { rules, ids: rules.map((rule) => rule.id) }))
+  }
+  return enabled
+}
+
 /** On UPDATE a rule may only deny when what it watches changed (never deadlock controllers). */
 function isRatchetedAway(rule: RuleDefinition, ctx: RuleContext): boolean {
   if (ctx.operation !== 'UPDATE' || rule.watches === undefined || ctx.target.type !== 'guarded') return false
@@ -64,7 +88,7 @@ function mergeUnavailable(vs: readonly Violation[]): readonly Violation[] {
 
 /** The findings that are not a copy of a standing denial (`standing`: `rule field` keys). */
 function withoutCopies(vs: readonly Violation[], standing: ReadonlySet<string>): readonly Violation[] {
-  if (standing.size === 0 || !vs.some((v) => v.duplicateOf !== undefined)) return vs
+  if (standing.size === 0) return vs
   return vs.filter((v) => v.duplicateOf === undefined || !standing.has(`${v.duplicateOf} ${v.field}`))
 }
 
@@ -119,16 +143,22 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
   const stateAvailable = view.status().available
   // Most requests find nothing: no list of findings is made for them (see the early return below).
   let found: Violation[] | undefined
-  const evaluated: string[] = []
-  for (const rule of rulesFor(kind)) {
-    if (policy.rules[rule.id] === 'off') continue
-    if (isRatchetedAway(rule, ctx)) continue
-    evaluated.push(rule.id)
+  const { rules, ids } = enabledRules(policy, kind)
+  // The ids that ran: the shared list, unless the ratchet drops a rule (then a list of this request's own).
+  let ran: string[] | undefined
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as RuleDefinition
+    if (isRatchetedAway(rule, ctx)) {
+      ran ??= ids.slice(0, i)
+      continue
+    }
+    ran?.push(rule.id)
     const needsState = typeof rule.needsState === 'function' ? rule.needsState(ctx) : rule.needsState
     const vs = needsState && !stateAvailable ? unavailableViolation(rule, ctx) : checkEveryLink(rule, ctx, resolved.variants)
     for (const v of vs) (found ??= []).push(v)
   }
 
+  const evaluated = ran ?? ids
   const bypass = readBypass(resolved.annotated, resolved.previous, req.userInfo, policy)
   // Nothing found and no bypass asked for: nothing to sort, drop or merge.
   if (found === undefined && bypass === undefined) return judged(true, NONE, NONE, NONE, NONE, undefined, resolved.ref, evaluated)
@@ -151,8 +181,10 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
     else if (action === 'warn') warnings.push(v)
     else if (action === 'audit') audited.push(v)
   }
-  // One report for one bad value: drop the copies of a finding whose owner rule's denial stands.
-  const standing: ReadonlySet<string> = denied.length === 0 ? NO_RULES : new Set(denied.map((v) => `${v.rule} ${v.field}`))
+  // One report for one bad value: drop the copies of a finding whose owner rule's denial stands
+  // (the keys are made only when some finding is a copy: most denials have none).
+  const hasCopies = denied.length > 0 && findings.some((v) => v.duplicateOf !== undefined)
+  const standing: ReadonlySet<string> = hasCopies ? new Set(denied.map((v) => `${v.rule} ${v.field}`)) : NO_RULES
   const finalDenied = mergeUnavailable(withoutCopies(denied, standing))
   const reason = bypassed.length > 0 ? bypass?.reason : undefined
   const warned = mergeUnavailable(withoutCopies(warnings, standing))

@@ -53,7 +53,7 @@ export const controlPlaneMinorStep: RuleDefinition = {
   check: (ctx) => {
     const change = guardedChange(ctx)
     if (change === undefined || change.old === undefined || !versionChanged(ctx)) return []
-    const { old, next } = change
+    const { old, new: next } = change
     const field = dotted(next.paths.version)
     const parsed = readVersion(next, 'control-plane-minor-step')
     if (!parsed.ok) return [...parsed.violations]
