@@ -167,33 +167,32 @@ export function evaluate(req: EngineRequest, view: ClusterView, policy: Policy):
   const problems = bypass === undefined ? [] : bypassProblems(bypass, new Set(findings.filter((v) => actionOf(v, policy) === 'deny').map((v) => v.rule)), req.userInfo, policy)
   const honoured: ReadonlySet<string> = bypass !== undefined && bypass.authorised && problems.length === 0 ? bypass.rules : NO_RULES
 
-  const denied: Violation[] = [...problems]
-  const warnings: Violation[] = []
-  const audited: Violation[] = []
-  const bypassed: Violation[] = []
+  // The bypass problems deny first (bypassProblems returns a list of its own, so it is extended).
+  const denied: Violation[] = problems
+  // The other sorts are made only when something is sorted into them.
+  let warnings: Violation[] | undefined
+  let audited: Violation[] | undefined
+  let bypassed: Violation[] | undefined
   for (const v of findings) {
-    if (honoured.has(v.rule)) {
-      bypassed.push(v)
-      continue
-    }
-    const action = actionOf(v, policy)
-    if (action === 'deny') denied.push(v)
-    else if (action === 'warn') warnings.push(v)
-    else if (action === 'audit') audited.push(v)
+    const action = honoured.has(v.rule) ? 'bypassed' : actionOf(v, policy)
+    if (action === 'bypassed') (bypassed ??= []).push(v)
+    else if (action === 'deny') denied.push(v)
+    else if (action === 'warn') (warnings ??= []).push(v)
+    else if (action === 'audit') (audited ??= []).push(v)
   }
   // One report for one bad value: drop the copies of a finding whose owner rule's denial stands
   // (the keys are made only when some finding is a copy: most denials have none).
   const hasCopies = denied.length > 0 && findings.some((v) => v.duplicateOf !== undefined)
   const standing: ReadonlySet<string> = hasCopies ? new Set(denied.map((v) => `${v.rule} ${v.field}`)) : NO_RULES
   const finalDenied = mergeUnavailable(withoutCopies(denied, standing))
-  const reason = bypassed.length > 0 ? bypass?.reason : undefined
-  const warned = mergeUnavailable(withoutCopies(warnings, standing))
+  const reason = bypassed === undefined ? undefined : bypass?.reason
+  const warned = warnings === undefined ? NONE : mergeUnavailable(withoutCopies(warnings, standing))
   return judged(
     finalDenied.length === 0,
     finalDenied,
-    bypassed.length > 0 ? [bypassNotice([...new Set(bypassed.map((v) => v.rule))], reason, req, policy), ...warned] : warned,
-    mergeUnavailable(withoutCopies(audited, standing)),
-    bypassed,
+    bypassed === undefined ? warned : [bypassNotice([...new Set(bypassed.map((v) => v.rule))], reason, req, policy), ...warned],
+    audited === undefined ? NONE : mergeUnavailable(withoutCopies(audited, standing)),
+    bypassed ?? NONE,
     reason,
     resolved.ref,
     evaluated,
