@@ -81,13 +81,13 @@ const requestProblem = (field: string, value: unknown, message: string, hint: st
  * The object checked against what the request says it is: a missing kind/apiVersion is taken
  * from request.kind; a different one, or a name/namespace other than the request's, is refused.
  */
-function identityProblem(o: unknown, kind: string, routedApi: string | undefined, req: EngineRequest, which: 'object' | 'oldObject'): Violation | undefined {
+function identityProblem(o: unknown, kind: string, req: EngineRequest, which: 'object' | 'oldObject'): Violation | undefined {
   if (!isRecord(o)) return requestProblem(which, null, `request.${which} is not a JSON object`, 'send the full object, as the API server does')
   if (o.kind !== undefined && o.kind !== kind) {
     return requestProblem(`${which}.kind`, typeof o.kind === 'string' ? clip(o.kind) : echo(o.kind), `the ${which} says kind ${quoted(o.kind)}, but the API server routed this request as ${kind}`, 'send the object the request is for')
   }
-  if (o.apiVersion !== undefined && routedApi !== undefined && o.apiVersion !== routedApi) {
-    return requestProblem(`${which}.apiVersion`, typeof o.apiVersion === 'string' ? clip(o.apiVersion) : echo(o.apiVersion), `the ${which} says apiVersion ${quoted(o.apiVersion)}, but the API server routed this request as ${routedApi}`, 'send the object in the version the request names')
+  if (o.apiVersion !== undefined && req.kind.kind !== '' && !isRoutedApiVersion(o.apiVersion, req)) {
+    return requestProblem(`${which}.apiVersion`, typeof o.apiVersion === 'string' ? clip(o.apiVersion) : echo(o.apiVersion), `the ${which} says apiVersion ${quoted(o.apiVersion)}, but the API server routed this request as ${routedApiVersion(req)}`, 'send the object in the version the request names')
   }
   // metadata.namespace / .name: literal reads (asRecord: names Object.prototype lacks, on a plain object).
   const metadata = asRecord(o.metadata)
@@ -99,6 +99,17 @@ function routedApiVersion(req: EngineRequest): string | undefined {
   return req.kind.kind === '' ? undefined : req.kind.group === '' ? req.kind.version : `${req.kind.group}/${req.kind.version}`
 }
 
+/**
+ * Whether an object's apiVersion is the one the request was routed as (see routedApiVersion; the
+ * request names a kind). Compared in place: that text is built only for a message.
+ */
+function isRoutedApiVersion(apiVersion: unknown, req: EngineRequest): boolean {
+  const { group, version } = req.kind
+  if (typeof apiVersion !== 'string') return false
+  if (group === '') return apiVersion === version
+  return apiVersion.length === group.length + 1 + version.length && apiVersion.startsWith(group) && apiVersion[group.length] === '/' && apiVersion.endsWith(version)
+}
+
 /** `value`: the object's metadata.namespace or metadata.name as read. */
 function nameProblem(value: unknown, key: 'namespace' | 'name', expected: string | undefined, which: 'object' | 'oldObject'): Violation | undefined {
   if (expected === undefined || expected === '') return undefined
@@ -108,8 +119,9 @@ function nameProblem(value: unknown, key: 'namespace' | 'name', expected: string
 }
 
 /** The object with kind/apiVersion filled in from the request when it lacks them. */
-function asRouted(o: Unstructured, kind: string, apiVersion: string | undefined): Unstructured {
+function asRouted(o: Unstructured, kind: string, req: EngineRequest): Unstructured {
   if (o.kind !== undefined && o.apiVersion !== undefined) return o
+  const apiVersion = routedApiVersion(req)
   return { ...o, kind, ...(o.apiVersion === undefined && apiVersion !== undefined ? { apiVersion } : {}) }
 }
 
@@ -134,10 +146,9 @@ export function resolveTarget(req: EngineRequest, view: ClusterView, policy: Pol
   if (req.operation === 'UPDATE' && !present(oldObject)) {
     return { kind: 'reject', ref, violation: requestProblem('oldObject', null, 'an UPDATE must carry the stored object (request.oldObject): without it nothing says what changes', 'send oldObject, as the API server does') }
   }
-  const routedApi = routedApiVersion(req)
-  const next = readRequestObject(object, 'object', kind, routedApi, req)
+  const next = readRequestObject(object, 'object', kind, req)
   if (next !== undefined && 'rule' in next) return { kind: 'reject', violation: next, ref }
-  const old = readRequestObject(oldObject, 'oldObject', kind, routedApi, req)
+  const old = readRequestObject(oldObject, 'oldObject', kind, req)
   if (old !== undefined && 'rule' in old) return { kind: 'reject', violation: old, ref }
   const nextObj = next as GuardedObject
   const oldObj = old
@@ -154,11 +165,11 @@ export function resolveTarget(req: EngineRequest, view: ClusterView, policy: Pol
 }
 
 /** request.object or .oldObject as a guarded object, or why it cannot be judged; undefined when not sent. */
-function readRequestObject(o: unknown, which: 'object' | 'oldObject', kind: GuardedKind, routedApi: string | undefined, req: EngineRequest): GuardedObject | Violation | undefined {
+function readRequestObject(o: unknown, which: 'object' | 'oldObject', kind: GuardedKind, req: EngineRequest): GuardedObject | Violation | undefined {
   if (!present(o)) return undefined
-  const problem = identityProblem(o, kind, routedApi, req, which)
+  const problem = identityProblem(o, kind, req, which)
   if (problem !== undefined) return problem
-  const r = readGuarded(asRouted(o as Unstructured, kind, routedApi))
+  const r = readGuarded(asRouted(o as Unstructured, kind, req))
   if (r.ok) return r.object
   const apiVersion = getPath(o, ['apiVersion'])
   return requestProblem('apiVersion', typeof apiVersion === 'string' ? clip(apiVersion) : echo(apiVersion), `cannot read this ${kind}: ${clip(r.reason)}`, 'send a KubeadmControlPlane or MachineDeployment of a served CAPI version')
@@ -173,7 +184,7 @@ function resolveCatalog(req: EngineRequest, object: unknown, oldObject: unknown,
   const ref: TargetRef = { kind: 'ConfigMap', namespace, name }
   if (policy.scope.exemptNamespaces.includes(namespace)) return { kind: 'skip', reason: 'exempt-namespace', ref }
   for (const [o, which] of [[object, 'object'], [oldObject, 'oldObject']] as const) {
-    const problem = present(o) ? identityProblem(o, 'ConfigMap', routedApiVersion(req), req, which) : undefined
+    const problem = present(o) ? identityProblem(o, 'ConfigMap', req, which) : undefined
     if (problem !== undefined) return { kind: 'reject', ref, violation: problem }
   }
   if (req.operation !== 'DELETE' && !present(object)) return { kind: 'reject', ref, violation: requestProblem('object', null, `a ${req.operation} of the catalog must carry the object`, 'send the full object in request.object') }

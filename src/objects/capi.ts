@@ -113,14 +113,12 @@ export interface GuardedObject {
 export function rolloutInputsOf(o: GuardedObject): unknown[] {
   // Literal reads (asRecord): these names are not Object.prototype's, and the record is plain.
   const spec = asRecord(o.raw.spec)
-  const inputs = o.kind === 'KubeadmControlPlane' ? [spec?.version, spec?.machineTemplate, spec?.kubeadmConfigSpec] : [spec?.template]
   // rolloutAfter / rolloutBefore start a rollout without touching anything else.
-  if (o.level === 'v1beta1') inputs.push(spec?.rolloutAfter, spec?.rolloutBefore)
-  else {
-    const rollout = asRecord(spec?.rollout)
-    inputs.push(rollout?.after, rollout?.before)
-  }
-  return inputs
+  const rollout = o.level === 'v1beta1' ? undefined : asRecord(spec?.rollout)
+  const after = o.level === 'v1beta1' ? spec?.rolloutAfter : rollout?.after
+  const before = o.level === 'v1beta1' ? spec?.rolloutBefore : rollout?.before
+  // One literal each: an array grown by push takes a backing store several times its length.
+  return o.kind === 'KubeadmControlPlane' ? [spec?.version, spec?.machineTemplate, spec?.kubeadmConfigSpec, after, before] : [spec?.template, after, before]
 }
 
 /** `group/level` → level, per group asked for (a few groups; no split per request). */

@@ -42,9 +42,16 @@ export function membershipsOf(old: GuardedObject | undefined, next: GuardedObjec
     const claims = (old ?? next).clusterClaims
     return claims.length === 0 ? NONE : claims.map((c) => ({ clusterName: c, source: 'stored label or ownerReference' }))
   }
-  const claims = [...next.clusterClaims]
-  for (const c of old?.clusterClaims ?? []) if (!claims.includes(c)) claims.push(c)
+  const claims = old === undefined ? next.clusterClaims : unionOf(next.clusterClaims, old.clusterClaims)
   return claims.length === 0 ? NONE : claims.map((c) => ({ clusterName: c, source: 'spec.clusterName' }))
+}
+
+/** `first`, then what only `second` has; `first` itself when that is nothing (the usual UPDATE: no copy). */
+function unionOf(first: readonly string[], second: readonly string[]): readonly string[] {
+  if (second.every((c) => first.includes(c))) return first
+  const union = [...first]
+  for (const c of second) if (!union.includes(c)) union.push(c)
+  return union
 }
 
 /** The object as a rule sees it: member of exactly this Cluster. */

@@ -38,7 +38,7 @@ export const catalogKey: RuleDefinition = {
   check: (ctx) => {
     const change = guardedChange(ctx)
     if (change === undefined || !versionChanged(ctx)) return []
-    const { next } = change
+    const { new: next } = change
     const field = dotted(next.paths.version)
     if (next.kind === 'MachineDeployment' && next.version === undefined) {
       // Optional for CAPI, but a bare-metal machine resolves its OS image from it: creating the

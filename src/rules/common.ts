@@ -9,7 +9,7 @@ import type { Policy } from '../policy/types.js'
 import { maxVersion, minVersion, parseVersion, tryParseVersion, type Version } from '../versions/version.js'
 import { clip, echo, forbidden, invalid, notFound } from './field-path.js'
 import type { RuleId } from './ids.js'
-import type { RuleContext, Violation } from './types.js'
+import type { GuardedTarget, RuleContext, Violation } from './types.js'
 
 export type VersionRead = { readonly ok: true; readonly version: Version } | { readonly ok: false; readonly violations: readonly Violation[] }
 
@@ -108,10 +108,15 @@ export const isBareMetal = (obj: GuardedObject | undefined, policy: Policy): boo
 
 export const qualifiedName = (obj: { readonly namespace: string; readonly name: string }): string => `${obj.namespace}/${obj.name}`
 
-/** The guarded target of a CREATE/UPDATE, or undefined (catalog, DELETE). */
-export function guardedChange(ctx: RuleContext): { readonly old: GuardedObject | undefined; readonly next: GuardedObject } | undefined {
-  if (ctx.target.type !== 'guarded' || ctx.target.new === undefined) return undefined
-  return { old: ctx.target.old, next: ctx.target.new }
+/** A guarded target with a proposed object (CREATE, UPDATE). */
+export type GuardedChange = GuardedTarget & { readonly new: GuardedObject }
+
+/**
+ * The guarded target of a CREATE/UPDATE, or undefined (catalog, DELETE). The target itself,
+ * narrowed: most rules ask for it on every request, so no object is made for the answer.
+ */
+export function guardedChange(ctx: RuleContext): GuardedChange | undefined {
+  return ctx.target.type === 'guarded' && ctx.target.new !== undefined ? (ctx.target as GuardedChange) : undefined
 }
 
 /** Up to `max` names, then "and N more". */

@@ -53,7 +53,7 @@ export const controlPlaneMinorStep: RuleDefinition = {
   check: (ctx) => {
     const change = guardedChange(ctx)
     if (change === undefined || change.old === undefined || !versionChanged(ctx)) return []
-    const { old, next } = change
+    const { old, new: next } = change
     const field = dotted(next.paths.version)
     const parsed = readVersion(next, 'control-plane-minor-step')
     if (!parsed.ok) return [...parsed.violations]
@@ -64,7 +64,6 @@ export const controlPlaneMinorStep: RuleDefinition = {
     if (from === undefined) return [unreadableRunning(old, 'control-plane-minor-step', field, next.version)]
     const oldSpec = storedVersion(old.version)
     const running = storedVersion(old.statusVersion)
-    const runningText = [running === undefined ? undefined : `status.version ${running.raw}`, oldSpec === undefined ? undefined : `spec.version ${oldSpec.raw}`].filter((t) => t !== undefined).join(', ')
     const distance = minorDistance(from, to)
     if (distance === undefined) {
       return [forbidden(field, 'control-plane-minor-step', `cannot change the major version from ${from.raw} to ${to.raw}`, `keep major version ${from.major}`, next.version)]
@@ -77,6 +76,7 @@ export const controlPlaneMinorStep: RuleDefinition = {
     if (distance > 1) {
       const inFlight = running !== undefined && oldSpec !== undefined && compareVersions(running, oldSpec) < 0 ? ' while a rollout is still in progress' : ''
       const hint = inFlight !== '' && oldSpec !== undefined && oldSpec.major === from.major && oldSpec.minor === from.minor + 1 ? waitHint(ctx, oldSpec, to) : nextStepHint(ctx, from)
+      const runningText = [running === undefined ? undefined : `status.version ${running.raw}`, oldSpec === undefined ? undefined : `spec.version ${oldSpec.raw}`].filter((t) => t !== undefined).join(', ')
       return [
         forbidden(field, 'control-plane-minor-step', `cannot go from ${from.raw} to ${to.raw} in one step${inFlight} (running: ${runningText}); the control plane moves one minor at a time`, hint, next.version),
       ]

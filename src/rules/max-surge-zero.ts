@@ -82,6 +82,6 @@ export const maxSurgeZero: RuleDefinition = {
   check: (ctx) => {
     const change = guardedChange(ctx)
     if (change === undefined) return []
-    return change.next.kind === 'KubeadmControlPlane' ? checkControlPlane(change.next) : checkWorkers(change.next)
+    return change.new.kind === 'KubeadmControlPlane' ? checkControlPlane(change.new) : checkWorkers(change.new)
   },
 }

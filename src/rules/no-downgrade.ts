@@ -18,15 +18,15 @@ export const noDowngrade: RuleDefinition = {
   watches: (o) => o.version,
   check: (ctx) => {
     const change = guardedChange(ctx)
-    if (change === undefined || change.old === undefined || !versionChanged(ctx) || change.next.version === undefined) return []
-    const parsed = readVersion(change.next, 'no-downgrade')
+    if (change === undefined || change.old === undefined || !versionChanged(ctx) || change.new.version === undefined) return []
+    const parsed = readVersion(change.new, 'no-downgrade')
     if (!parsed.ok) return [...parsed.violations]
-    const field = dotted(change.next.paths.version)
+    const field = dotted(change.new.paths.version)
     // No stored version (optional on an MD): nothing runs a version yet, nothing to go down from.
     if (change.old.version === undefined) return []
     const before = storedVersion(change.old.version)
-    if (before === undefined) return [unreadableRunning(change.old, 'no-downgrade', field, change.next.version)]
+    if (before === undefined) return [unreadableRunning(change.old, 'no-downgrade', field, change.new.version)]
     if (compareVersions(parsed.version, before) >= 0) return []
-    return [forbidden(field, 'no-downgrade', `cannot downgrade workers from ${before.raw} to ${parsed.version.raw}`, `keep ${field} at ${before.raw} or newer; roll forward to a fixed build instead`, change.next.version)]
+    return [forbidden(field, 'no-downgrade', `cannot downgrade workers from ${before.raw} to ${parsed.version.raw}`, `keep ${field} at ${before.raw} or newer; roll forward to a fixed build instead`, change.new.version)]
   },
 }

@@ -25,7 +25,7 @@ export const pinnedComponentTags: RuleDefinition = {
   check: (ctx) => {
     const change = guardedChange(ctx)
     if (change === undefined) return []
-    const { old, next } = change
+    const { old, new: next } = change
     const to = tryParseVersion(next.version)
     if (to === undefined) return []
     const from = old === undefined ? undefined : storedVersion(old.version)

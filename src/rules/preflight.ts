@@ -11,7 +11,7 @@ import { dotted, jsonEqual } from '../objects/unstructured.js'
 import { notFound } from './field-path.js'
 import type { RuleId } from './ids.js'
 import type { LifecycleFacts } from '../state/lifecycle-view.js'
-import type { RuleContext, Violation } from './types.js'
+import type { GuardedTarget, RuleContext, Violation } from './types.js'
 
 export interface RolloutStart {
   readonly old: GuardedObject
@@ -20,27 +20,35 @@ export interface RolloutStart {
   readonly field: string
 }
 
+type StartingTarget = GuardedTarget & { readonly old: GuardedObject; readonly new: GuardedObject }
+
+/** The guarded target (itself, narrowed) of an UPDATE whose version differs from the stored one. */
+function startingTarget(ctx: RuleContext): StartingTarget | undefined {
+  if (ctx.operation !== 'UPDATE' || ctx.target.type !== 'guarded') return undefined
+  const { old, new: next } = ctx.target
+  if (old === undefined || next === undefined || next.version === undefined || jsonEqual(old.version, next.version)) return undefined
+  return ctx.target as StartingTarget
+}
+
 /**
  * The edit that starts a version rollout: an UPDATE whose version differs from the stored one.
  * A CREATE has no machines to judge yet; everything else is ratcheted away.
  */
 export function rolloutStart(ctx: RuleContext): RolloutStart | undefined {
-  if (ctx.operation !== 'UPDATE' || ctx.target.type !== 'guarded') return undefined
-  const { old, new: next } = ctx.target
-  if (old === undefined || next === undefined || next.version === undefined || jsonEqual(old.version, next.version)) return undefined
-  return { old, next, field: dotted(next.paths.version) }
+  const t = startingTarget(ctx)
+  return t === undefined ? undefined : { old: t.old, next: t.new, field: dotted(t.new.paths.version) }
 }
 
 /**
  * A rollout start in a view that holds lifecycle facts: what the four rules that judge Machines,
  * hosts, pools and Deployments begin with. A snapshot with no lifecycle object at all leaves them
- * silent (state/lifecycle-view "not supplied").
+ * silent (state/lifecycle-view "not supplied"). Built in one literal (no copy of a RolloutStart).
  */
 export function suppliedRolloutStart(ctx: RuleContext): (RolloutStart & { readonly facts: LifecycleFacts }) | undefined {
-  const start = rolloutStart(ctx)
-  if (start === undefined) return undefined
+  const t = startingTarget(ctx)
+  if (t === undefined) return undefined
   const facts = ctx.view.lifecycle()
-  return facts.isSupplied() ? { ...start, facts } : undefined
+  return facts.isSupplied() ? { old: t.old, next: t.new, field: dotted(t.new.paths.version), facts } : undefined
 }
 
 /** The machines that are not healthy, as `name (why)` for a message. */

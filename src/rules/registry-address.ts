@@ -19,8 +19,8 @@ export const registryAddress: RuleDefinition = {
   watches: (o) => o.version,
   check: (ctx) => {
     const change = guardedChange(ctx)
-    if (change === undefined || !versionChanged(ctx) || change.next.version === undefined) return []
-    const obj = change.next
+    if (change === undefined || !versionChanged(ctx) || change.new.version === undefined) return []
+    const obj = change.new
     const field = dotted(obj.paths.version)
     const annotation = ctx.policy.registryAnnotation
     if (obj.clusterName === undefined) {

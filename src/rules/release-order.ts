@@ -12,19 +12,27 @@ import { controlPlaneOf, machineDeploymentsOf } from '../objects/links.js'
 import { guardedChange, highestRunning, listNames, missingState, qualifiedName, versionChanged } from './common.js'
 import { echo, forbidden } from './field-path.js'
 import type { RuleDefinition, Violation, RuleContext } from './types.js'
+import type { Policy } from '../policy/types.js'
+import type { GuardedObject } from '../objects/capi.js'
 
 const dateOf = (ctx: RuleContext, version: unknown): string | undefined => (typeof version === 'string' ? ctx.policy.releaseDates[version] : undefined)
+
+/** Whether the policy lists any release date: asked twice per request, so no array of its keys. */
+function hasReleaseDates(policy: Policy): boolean {
+  for (const version in policy.releaseDates) if (Object.hasOwn(policy.releaseDates, version)) return true
+  return false
+}
 
 export const releaseOrder: RuleDefinition = {
   id: 'release-order',
   appliesTo: ['KubeadmControlPlane', 'MachineDeployment'],
   // Without release dates the rule has nothing to check, so nothing to fail closed on.
-  needsState: (ctx) => Object.keys(ctx.policy.releaseDates).length > 0,
+  needsState: (ctx) => hasReleaseDates(ctx.policy),
   watches: (o) => o.version,
   check: (ctx): Violation[] => {
     const change = guardedChange(ctx)
-    if (change === undefined || Object.keys(ctx.policy.releaseDates).length === 0 || !versionChanged(ctx)) return []
-    const obj = change.next
+    if (change === undefined || !hasReleaseDates(ctx.policy) || !versionChanged(ctx)) return []
+    const obj = change.new
     const field = dotted(obj.paths.version)
     if (obj.clusterName === undefined) return []
     if (obj.kind === 'MachineDeployment') {
@@ -39,10 +47,14 @@ export const releaseOrder: RuleDefinition = {
     }
     const cpDate = dateOf(ctx, obj.version)
     if (cpDate === undefined) return []
-    const later = machineDeploymentsOf(ctx.view, obj.namespace, obj.clusterName).flatMap((md) => {
+    // An index loop, not flatMap or for…of (see worker-skew: the view's lists are frozen).
+    const mds = machineDeploymentsOf(ctx.view, obj.namespace, obj.clusterName)
+    const later: string[] = []
+    for (let i = 0; i < mds.length; i++) {
+      const md = mds[i] as GuardedObject
       const d = dateOf(ctx, md.version)
-      return d !== undefined && d > cpDate ? [`${md.name} (${echo(md.version)}, released ${d})`] : []
-    })
+      if (d !== undefined && d > cpDate) later.push(`${md.name} (${echo(md.version)}, released ${d})`)
+    }
     if (later.length === 0) return []
     return [forbidden(field, 'release-order', `${echo(obj.version)} (released ${cpDate}) is older than what these MachineDeployments run: ${listNames(later)}`, 'choose a control-plane version released after the workers\' versions, or move those workers first', obj.version)]
   },

@@ -60,13 +60,18 @@ function checkControlPlane(ctx: RuleContext, kcp: GuardedObject): Violation[] {
     return missingState(ctx, 'worker-skew', field, 'cannot tell which Cluster owns this KubeadmControlPlane: no Cluster names it in spec.controlPlaneRef and the stored object carries no cluster-name label or Cluster ownerReference', 'create the Cluster first (or include it in --state)')
   }
   const skew = allowedSkew(clusterOf(ctx.view, kcp.namespace, kcp.clusterName), ctx.policy)
-  const late = machineDeploymentsOf(ctx.view, kcp.namespace, kcp.clusterName).flatMap((md) => {
-    if (md.version === undefined) return [] // no version pinned: nothing to leave behind
+  // An index loop, not flatMap or for…of: the view's lists are frozen, and V8 walks a frozen
+  // array's iterator through the generic builtin, one result object per MachineDeployment.
+  const mds = machineDeploymentsOf(ctx.view, kcp.namespace, kcp.clusterName)
+  const late: string[] = []
+  for (let i = 0; i < mds.length; i++) {
+    const md = mds[i] as GuardedObject
+    if (md.version === undefined) continue // no version pinned: nothing to leave behind
     const v = storedVersion(md.version)
     // An unreadable worker version is never taken as in skew.
-    if (v === undefined) return [`${md.name} (unreadable version ${echo(md.version)})`]
-    return behind(parsed.version, v) > skew.allowed ? [`${md.name} (${v.raw})`] : []
-  })
+    if (v === undefined) late.push(`${md.name} (unreadable version ${echo(md.version)})`)
+    else if (behind(parsed.version, v) > skew.allowed) late.push(`${md.name} (${v.raw})`)
+  }
   if (late.length === 0) return []
   const floor = minorTarget(ctx, parsed.version.major, parsed.version.minor - skew.allowed)
   return [
@@ -81,7 +86,7 @@ export const workerSkew: RuleDefinition = {
   watches: (o) => o.version,
   check: (ctx) => {
     const change = guardedChange(ctx)
-    if (change === undefined || !versionChanged(ctx) || change.next.version === undefined) return []
-    return change.next.kind === 'MachineDeployment' ? checkWorkers(ctx, change.next) : checkControlPlane(ctx, change.next)
+    if (change === undefined || !versionChanged(ctx) || change.new.version === undefined) return []
+    return change.new.kind === 'MachineDeployment' ? checkWorkers(ctx, change.new) : checkControlPlane(ctx, change.new)
   },
 }

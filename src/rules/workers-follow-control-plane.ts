@@ -40,8 +40,8 @@ export const workersFollowControlPlane: RuleDefinition = {
   watches: (o) => o.version,
   check: (ctx) => {
     const change = guardedChange(ctx)
-    if (change === undefined || !versionChanged(ctx) || change.next.version === undefined) return []
-    const md = change.next
+    if (change === undefined || !versionChanged(ctx) || change.new.version === undefined) return []
+    const md = change.new
     const field = dotted(md.paths.version)
     const parsed = readVersion(md, 'workers-follow-control-plane')
     if (!parsed.ok) return [...parsed.violations]
