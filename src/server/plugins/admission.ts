@@ -75,44 +75,48 @@ export function createAnswerer(options: AnswererOptions): Answerer {
   const reader = options.state.readFresh?.bind(options.state)
   const confirmer = reader === undefined ? undefined : new Confirmer({ reader: { readFresh: reader }, logger: log })
 
-  return (endpoint, text, started) => {
-    const reject = (message: string): AdmissionAnswer => {
-      metrics.observeRejected(endpoint, 400)
-      log.info({ endpoint, status: 400, bytes: text.length }, `rejected: ${message.slice(0, 200)}`)
-      return errorAnswer(400, message)
+  // Made once, not per request: the common path allocates no closure.
+  const reject = (endpoint: Endpoint, text: string, message: string): AdmissionAnswer => {
+    metrics.observeRejected(endpoint, 400)
+    log.info({ endpoint, status: 400, bytes: text.length }, `rejected: ${message.slice(0, 200)}`)
+    return errorAnswer(400, message)
+  }
+  const failed = (endpoint: Endpoint, text: string, e: unknown): AdmissionAnswer => {
+    log.error({ endpoint, err: e }, 'review failed')
+    const answer = internalErrorAnswer(text)
+    if (answer !== undefined) return { code: 200, body: answer }
+    metrics.observeRejected(endpoint, 500)
+    return errorAnswer(500, 'internal error (see the webhook logs)')
+  }
+  const answer = (endpoint: Endpoint, text: string, started: number, outcome: ResponseOutcome): AdmissionAnswer => {
+    let bytes: string
+    try {
+      bytes = serializeOutcome(outcome)
+    } catch (e) {
+      return failed(endpoint, text, e)
     }
-    const failed = (e: unknown): AdmissionAnswer => {
-      log.error({ endpoint, err: e }, 'review failed')
-      const answer = internalErrorAnswer(text)
-      if (answer !== undefined) return { code: 200, body: answer }
-      metrics.observeRejected(endpoint, 500)
-      return errorAnswer(500, 'internal error (see the webhook logs)')
-    }
-    const answer = (outcome: ResponseOutcome): AdmissionAnswer => {
-      let bytes: string
-      try {
-        bytes = serializeOutcome(outcome)
-      } catch (e) {
-        return failed(e)
-      }
-      const seconds = (performance.now() - started) / 1000
-      const ids = ruleIds(outcome)
-      metrics.observeDecision(endpoint, outcome, seconds, ids)
-      logDecision(decisions, { endpoint, outcome, latencyMs: seconds * 1000, ids }, log)
-      return { code: 200, body: bytes }
-    }
-    if (text.trim() === '') return reject('empty body: send an admission.k8s.io/v1 AdmissionReview as application/json')
+    const seconds = (performance.now() - started) / 1000
+    const ids = ruleIds(outcome)
+    metrics.observeDecision(endpoint, outcome, seconds, ids)
+    logDecision(decisions, { endpoint, outcome, latencyMs: seconds * 1000, ids }, log)
+    return { code: 200, body: bytes }
+  }
 
+  return (endpoint, text, started) => {
+    if (text.trim() === '') return reject(endpoint, text, 'empty body: send an admission.k8s.io/v1 AdmissionReview as application/json')
     const deps = { policy: options.policy.current(), view: options.state.view() }
     let outcome: ReviewOutcome
     try {
       outcome = reviewText(text, endpoint, deps)
     } catch (e) {
-      return failed(e)
+      return failed(endpoint, text, e)
     }
-    if (outcome.kind === 'error') return reject(outcome.message)
-    if (confirmer === undefined) return answer(outcome)
-    return confirmer.confirm(outcome, text, endpoint, deps).then((confirmed) => answer(confirmed.outcome), failed)
+    if (outcome.kind === 'error') return reject(endpoint, text, outcome.message)
+    if (confirmer === undefined) return answer(endpoint, text, started, outcome)
+    return confirmer.confirm(outcome, text, endpoint, deps).then(
+      (confirmed) => answer(endpoint, text, started, confirmed.outcome),
+      (e: unknown) => failed(endpoint, text, e),
+    )
   }
 }
 
