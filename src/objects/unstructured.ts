@@ -23,7 +23,7 @@ export function isRecord(value: unknown): value is Unstructured {
  * (labels, annotations, catalog keys) always go through getPath / ownField.
  */
 export function asRecord(value: unknown): Unstructured | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Unstructured) : undefined
+  return isRecord(value) ? value : undefined
 }
 
 /** Reads a nested own property; undefined when any step is missing or not an object. */
@@ -32,15 +32,15 @@ export function getPath(obj: unknown, path: readonly string[]): unknown {
   // An indexed loop: this runs a few dozen times per request, and for…of allocated an iterator each time.
   for (let i = 0; i < path.length; i++) {
     const key = path[i] as string
-    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, key)) return undefined
-    current = (current as Unstructured)[key]
+    if (!isRecord(current) || !Object.hasOwn(current, key)) return undefined
+    current = current[key]
   }
   return current
 }
 
 /** One step of {@link getPath}: `obj[key]` when obj is a plain object that owns key. */
 export function ownField(obj: unknown, key: string): unknown {
-  return typeof obj === 'object' && obj !== null && !Array.isArray(obj) && Object.hasOwn(obj, key) ? (obj as Unstructured)[key] : undefined
+  return isRecord(obj) && Object.hasOwn(obj, key) ? obj[key] : undefined
 }
 
 export function getString(obj: unknown, path: readonly string[]): string | undefined {
