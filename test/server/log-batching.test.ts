@@ -10,12 +10,15 @@ import { createLogger, decisionLogger, LineBatcher, lineWriterOf } from '../../s
 import { decisionFields, decisionMembers, logDecision, type DecisionLogInput } from '../../src/server/log.js'
 import { duplicateKeys } from '../helpers/json-keys.js'
 
+/** Collects what the batcher hands on (Buffers), as text. */
 class Sink {
   readonly writes: string[] = []
+  readonly chunks: Buffer[] = []
   flushed = 0
   synced = 0
-  write(text: string): void {
-    this.writes.push(text)
+  write(chunk: Buffer): void {
+    this.chunks.push(chunk)
+    this.writes.push(chunk.toString('utf8'))
   }
   flush(cb: (err?: Error) => void): void {
     this.flushed++
@@ -27,15 +30,16 @@ class Sink {
 }
 
 describe('LineBatcher', () => {
-  it('holds lines until about the limit, then hands them on as one piece, in order', () => {
+  it('holds lines while the next one surely fits, then hands them on as one piece, in order', () => {
     const sink = new Sink()
     const b = new LineBatcher(sink, 100)
-    for (let i = 0; i < 9; i++) b.write(`line ${i} ${'x'.repeat(3)}\n`)
+    // 11 bytes each; a line may take up to 3 bytes per UTF-16 unit, so one of 11 units needs 33 free.
+    for (let i = 0; i < 7; i++) b.write(`line ${i} xxx\n`)
     expect(sink.writes).toEqual([])
-    b.write(`${'y'.repeat(40)}\n`)
-    expect(sink.writes).toHaveLength(1)
-    expect(sink.writes[0]?.split('\n').slice(0, 9)).toEqual(Array.from({ length: 9 }, (_, i) => `line ${i} xxx`))
-    expect(sink.writes[0]?.endsWith(`${'y'.repeat(40)}\n`)).toBe(true)
+    b.write('line 7 xxx\n')
+    expect(sink.writes).toEqual([Array.from({ length: 7 }, (_, i) => `line ${i} xxx\n`).join('')])
+    b.drain()
+    expect(sink.writes[1]).toBe('line 7 xxx\n')
   })
 
   it('drain, flush(cb) and flushSync hand on what is left; an empty batcher writes nothing', () => {
@@ -57,9 +61,39 @@ describe('LineBatcher', () => {
     expect(sink.synced).toBe(1)
   })
 
+  it('a piece never exceeds the limit in bytes, a line is never split, and multi-byte text arrives whole', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 60 }), { maxLength: 60 }), fc.integer({ min: 8, max: 200 }), (texts, limit) => {
+        const sink = new Sink()
+        const b = new LineBatcher(sink, limit)
+        const lines = texts.map((t) => `${t.replace(/\n/g, ' ')}\n`)
+        for (const line of lines) b.write(line)
+        b.drain()
+        expect(sink.writes.join('')).toBe(lines.join(''))
+        for (const [i, chunk] of sink.chunks.entries()) {
+          const text = sink.writes[i] ?? ''
+          // Each piece is whole lines; only a line longer than the limit may exceed it, alone.
+          expect(text.endsWith('\n')).toBe(true)
+          if (chunk.length > limit) expect(text.indexOf('\n')).toBe(text.length - 1)
+        }
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('a piece handed on stays as it was when more lines come (the destination may keep it)', () => {
+    const sink = new Sink()
+    const b = new LineBatcher(sink, 16)
+    b.write('first line\n')
+    b.drain()
+    b.write('second line\n')
+    b.drain()
+    expect(sink.chunks.map((c) => c.toString('utf8'))).toEqual(['first line\n', 'second line\n'])
+  })
+
   it('flush(cb) calls back even when the destination has no flush of its own', () => {
     const writes: string[] = []
-    const b = new LineBatcher({ write: (t: string) => writes.push(t) }, 1_000)
+    const b = new LineBatcher({ write: (c: Buffer) => writes.push(c.toString('utf8')) }, 1_000)
     b.write('x\n')
     let called = false
     b.flush(() => (called = true))
