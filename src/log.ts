@@ -35,7 +35,7 @@ export interface LoggerOptions {
  * what a Linux pipe (a container's stdout) holds. A write(2) to a file or a pipe costs about the
  * same at 8 KiB as at 64 KiB (page-cache and wake-up work per call), so a bigger piece is cheaper
  * per line: under load, logging to a file rather than /dev/null cost the webhook 8–13 µs per
- * decision at 8 KiB, 2–3 at 64 KiB (issue 12; 1 MiB was slower again).
+ * decision at 8 KiB, 2–4 at 64 KiB (issue 12; 1 MiB was slower again).
  */
 const BUFFER_BYTES = 65_536
 const FLUSH_EVERY_MS = 1000

@@ -83,7 +83,9 @@ describe('LineBatcher', () => {
 
   it('a piece handed on stays as it was when more lines come (the destination may keep it)', () => {
     const sink = new Sink()
-    const b = new LineBatcher(sink, 16)
+    // Both lines fit the batcher's buffer (11 and 12 units, at most 36 bytes each): the second is
+    // encoded where the first was before it was handed on.
+    const b = new LineBatcher(sink, 100)
     b.write('first line\n')
     b.drain()
     b.write('second line\n')
